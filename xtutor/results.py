@@ -105,8 +105,8 @@ def write_records(path: str | Path, records: Iterable[Record], append: bool = Fa
 
     Example:
         >>> import tempfile, os
-        >>> p = write_records(os.path.join(tempfile.mkdtemp(), "r.jsonl"),
-        ...                   [Record("lab", "m", "none", "nli", "L0", "L0", "accuracy", 1.0, 1, 0)])
+        >>> r = Record("lab", "m", "none", "nli", "L0", "L0", "accuracy", 1.0, 1, 0)
+        >>> p = write_records(os.path.join(tempfile.mkdtemp(), "r.jsonl"), [r])
         >>> len(load_results(p))
         1
     """

@@ -1,0 +1,66 @@
+"""Batched evaluation of pair classifiers.
+
+Example:
+    >>> import numpy as np
+    >>> accuracy(np.array([0, 1, 2]), [0, 1, 1])
+    0.6666666666666666
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+from xtutor.data.types import PairDataset, check_label_order
+
+
+def predict_pairs(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, data: PairDataset,
+                  batch_size: int = 256, max_length: int = 128, show_progress: bool = False,
+                  return_logits: bool = False) -> np.ndarray:
+    """Predicted labels (or logits) for every pair, batched in length order.
+
+    Refuses a model whose ``id2label`` order differs from ``data.label_names``.
+    """
+    if len(data) == 0:
+        raise ValueError(f"dataset for task {data.task!r} is empty: nothing to evaluate")
+    check_label_order(getattr(model.config, "id2label", None), data.label_names)
+    device = next(model.parameters()).device
+    lengths = [len(e.premise) + len(e.hypothesis) for e in data]
+    order = np.argsort(lengths, kind="stable")[::-1]
+    out = np.zeros((len(data), len(data.label_names)), dtype=np.float32)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode():
+            for s in tqdm(range(0, len(order), batch_size), desc=f"evaluate {data.task}",
+                          disable=not show_progress, leave=False):
+                idx = order[s:s + batch_size]
+                enc = tokenizer([data[i].premise for i in idx], [data[i].hypothesis for i in idx],
+                                padding=True, truncation=True, max_length=max_length,
+                                return_tensors="pt")
+                logits = model(**{k: v.to(device) for k, v in enc.items()}).logits
+                out[idx] = logits.float().cpu().numpy()
+    finally:
+        model.train(was_training)
+    return out if return_logits else out.argmax(1)
+
+
+def accuracy(predictions: np.ndarray, labels: Sequence[int]) -> float:
+    """Fraction of ``predictions`` equal to ``labels`` (same length, non-empty)."""
+    labels = np.asarray(labels)
+    if len(predictions) != len(labels):
+        raise ValueError(f"predictions ({len(predictions)}) and labels ({len(labels)}) differ "
+                         f"in length")
+    if len(labels) == 0:
+        raise ValueError("no labels: accuracy of an empty set is undefined")
+    return float((np.asarray(predictions) == labels).mean())
+
+
+def evaluate_pairs(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
+                   data: PairDataset, batch_size: int = 256) -> float:
+    """Accuracy of ``model`` on ``data``."""
+    return accuracy(predict_pairs(model, tokenizer, data, batch_size), data.labels)

@@ -1,0 +1,97 @@
+"""Figures drawn from result records (a DataFrame from :func:`xtutor.results.load_results`).
+
+Every function returns the matplotlib ``Figure`` and labels its axes with units.
+
+Example:
+    >>> import pandas as pd
+    >>> fig = bar_by_language(pd.DataFrame({"eval_lang": ["L0", "L1"], "value": [0.9, 0.4]}),
+    ...                       ylabel="accuracy (fraction)", title="t")
+    >>> fig.axes[0].get_ylabel()
+    'accuracy (fraction)'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
+from matplotlib.figure import Figure
+
+
+def _require(df: pd.DataFrame, cols: Sequence[str]) -> None:
+    if len(df) == 0:
+        raise ValueError("no records to plot (empty DataFrame)")
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise ValueError(f"records lack column(s) {missing}")
+
+
+def bar_by_language(df: pd.DataFrame, ylabel: str, title: str, hue: str | None = None,
+                    chance: float | None = None, reference: float | None = None,
+                    reference_label: str = "source language") -> Figure:
+    """Bars of ``value`` per ``eval_lang`` (optionally split by ``hue``), with reference lines.
+
+    With several rows per bar (seeds) seaborn draws the mean and a 95% confidence interval.
+    """
+    _require(df, ["eval_lang", "value"] + ([hue] if hue else []))
+    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    sns.barplot(data=df, x="eval_lang", y="value", hue=hue, ax=ax, errorbar=("ci", 95))
+    if chance is not None:
+        ax.axhline(chance, color="grey", ls="--", lw=1, label="chance")
+    if reference is not None:
+        ax.axhline(reference, color="black", ls=":", lw=1, label=reference_label)
+    ax.set_xlabel("evaluation language")
+    ax.set_ylabel(ylabel)
+    ax.set_ylim(0, 1.02)
+    ax.set_title(title)
+    if hue or chance is not None or reference is not None:
+        ax.legend(fontsize=8, loc="best")
+    fig.tight_layout()
+    return fig
+
+
+def line_by_layer(df: pd.DataFrame, ylabel: str, title: str, hue: str = "eval_lang") -> Figure:
+    """A curve of ``value`` against ``layer`` per ``hue`` (e.g. retrieval accuracy by layer)."""
+    _require(df, ["layer", "value", hue])
+    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    sns.lineplot(data=df, x="layer", y="value", hue=hue, marker="o", ax=ax, errorbar=("ci", 95))
+    ax.set_xlabel("layer (0 = embeddings)")
+    ax.set_ylabel(ylabel)
+    ax.set_ylim(0, 1.02)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def heatmap_matrix(df: pd.DataFrame, title: str, label: str = "accuracy (fraction)") -> Figure:
+    """Heatmap of ``value`` by ``premise_lang`` (rows) x ``hypothesis_lang`` (columns)."""
+    _require(df, ["premise_lang", "hypothesis_lang", "value"])
+    mat = df.pivot_table(index="premise_lang", columns="hypothesis_lang", values="value",
+                         aggfunc="mean")
+    fig, ax = plt.subplots(figsize=(4.8, 4.0))
+    sns.heatmap(mat, annot=True, fmt=".2f", vmin=0, vmax=1, cmap="viridis", ax=ax,
+                cbar_kws={"label": label})
+    ax.set_xlabel("hypothesis language")
+    ax.set_ylabel("premise language")
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def loss_curve(losses: Sequence[float], title: str, smooth: int = 20) -> Figure:
+    """Training loss per step, with a moving average over ``smooth`` steps."""
+    if len(losses) == 0:
+        raise ValueError("losses is empty")
+    s = pd.Series(list(losses))
+    fig, ax = plt.subplots(figsize=(6.4, 3.2))
+    ax.plot(s.index, s.values, alpha=0.3, lw=0.8, label="per step")
+    ax.plot(s.index, s.rolling(max(1, smooth), min_periods=1).mean(), lw=1.5,
+            label=f"moving average ({smooth} steps)")
+    ax.set_xlabel("optimisation step")
+    ax.set_ylabel("cross-entropy loss (nats)")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
