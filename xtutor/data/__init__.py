@@ -14,3 +14,45 @@ from xtutor.data.types import (
 )
 
 __all__ = ["NLI_LABELS", "PAWS_LABELS", "PairDataset", "PairExample", "check_label_order"]
+
+# Loaders and the non-pair example types (appended; the names above are unchanged).
+from xtutor.data.corpora import (  # noqa: E402
+    Dictionary,
+    ParallelCorpus,
+    SentenceDataset,
+    SentenceExample,
+    UDSentence,
+)
+from xtutor.data.gluex import GLUEX_TASKS, load_gluex  # noqa: E402
+from xtutor.data.hub import HubUnavailableError, load_hub_dataset  # noqa: E402
+from xtutor.data.muse import load_muse  # noqa: E402
+from xtutor.data.paths import require_shared_data, shared_data_dir  # noqa: E402
+from xtutor.data.pawsx import PAWSX_LANGUAGES, load_pawsx  # noqa: E402
+from xtutor.data.tatoeba import load_tatoeba, tatoeba_languages  # noqa: E402
+from xtutor.data.ud import load_pud, load_pud_parallel, read_conllu  # noqa: E402
+from xtutor.data.xnli import XNLI_LANGUAGES, load_xnli, load_xnli_pairs  # noqa: E402
+
+__all__ += [
+    "GLUEX_TASKS",
+    "PAWSX_LANGUAGES",
+    "XNLI_LANGUAGES",
+    "Dictionary",
+    "HubUnavailableError",
+    "ParallelCorpus",
+    "SentenceDataset",
+    "SentenceExample",
+    "UDSentence",
+    "load_gluex",
+    "load_hub_dataset",
+    "load_muse",
+    "load_pawsx",
+    "load_pud",
+    "load_pud_parallel",
+    "load_tatoeba",
+    "load_xnli",
+    "load_xnli_pairs",
+    "read_conllu",
+    "require_shared_data",
+    "shared_data_dir",
+    "tatoeba_languages",
+]
