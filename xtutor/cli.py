@@ -38,7 +38,11 @@ def lab(
         cfg = LabConfig.preset(preset, seed=seed).override(**_parse_sets(set_ or []))
     except ValueError as e:
         raise typer.BadParameter(str(e)) from e
-    res = run_lab(cfg, out, show_progress=not quiet)
+    try:
+        res = run_lab(cfg, out, show_progress=not quiet)
+    except ValueError as e:  # bad sizes found while running: say which, without a traceback
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2) from e
     typer.echo(res.summary)
     typer.echo(f"wrote {out / 'results.jsonl'} ({len(res.records)} records) and "
                f"{len(res.figures)} figures in {res.seconds:.0f} s")

@@ -218,11 +218,14 @@ def _figures(records: list[Record], layer_rows: list[dict], mlm_losses: list[flo
     figs = {}
     ret = df[(df.task == "retrieval") & df.metric.isin(["retrieval_acc_cosine",
                                                          "retrieval_acc_csls"])].copy()
-    ret["scoring / direction"] = ret.metric.str.replace("retrieval_acc_", "") + " " + \
-        ret.premise_lang + "->" + ret.hypothesis_lang
+    src = cfg_src(records)
+    ret["scoring, direction"] = ret.metric.str.replace("retrieval_acc_", "") + ", " + \
+        ret.premise_lang.map(lambda q: f"{src} -> target" if q == src else f"target -> {src}")
+    top = float(ret.value.max())
     figs["retrieval"] = plots.bar_by_language(
         ret, "top-1 accuracy (fraction)", "Translation retrieval after MLM pretraining",
-        hue="scoring / direction", chance=1.0 / cfg.retrieval_pairs)
+        hue="scoring, direction", chance=1.0 / cfg.retrieval_pairs,
+        ylim=(0, 1.02) if top > 0.25 else (0, max(0.05, 1.3 * top)))
     figs["retrieval_by_layer"] = plots.line_by_layer(
         pd.DataFrame(layer_rows), "top-1 accuracy (fraction, cosine)",
         "Retrieval accuracy by layer")

@@ -10,7 +10,6 @@ Example:
 from __future__ import annotations
 
 import os
-import socket
 from pathlib import Path
 
 import torch
@@ -24,23 +23,12 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
+from xtutor.data.hub import hub_offline_requested, probe_hub
 from xtutor.tokenization import build_word_tokenizer
 from xtutor.toyworld import ToyWorld
 
 #: Names that load without the Hub.
 OFFLINE_MODELS: tuple[str, ...] = ("e5-small-offline",)
-
-
-def hub_reachable(host: str = "huggingface.co", timeout: float = 3.0) -> bool:
-    """Whether the Hugging Face Hub answers within ``timeout`` seconds (False when offline
-    mode is set through ``HF_HUB_OFFLINE``)."""
-    if os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes"):
-        return False
-    try:
-        with socket.create_connection((host, 443), timeout=timeout):
-            return True
-    except OSError:
-        return False
 
 
 def toy_encoder(world: ToyWorld, layers: int = 4, hidden: int = 128, heads: int = 4,
@@ -124,8 +112,11 @@ def load_encoder(name_or_path: str | Path, *, mlm_head: bool = False,
         return model.eval(), tok
     except OSError:
         pass
-    if not hub_reachable():
-        raise _hub_error(name)
+    if hub_offline_requested():
+        raise _hub_error(name, RuntimeError("offline mode is set (HF_HUB_OFFLINE)"))
+    reason = probe_hub()
+    if reason is not None:
+        raise _hub_error(name, RuntimeError(reason))
     try:
         model = auto.from_pretrained(name, **kw)
         tok = AutoTokenizer.from_pretrained(name, **kw)

@@ -30,7 +30,8 @@ def _require(df: pd.DataFrame, cols: Sequence[str]) -> None:
 
 def bar_by_language(df: pd.DataFrame, ylabel: str, title: str, hue: str | None = None,
                     chance: float | None = None, reference: float | None = None,
-                    reference_label: str = "source language") -> Figure:
+                    reference_label: str = "source language",
+                    ylim: tuple[float, float] = (0, 1.02)) -> Figure:
     """Bars of ``value`` per ``eval_lang`` (optionally split by ``hue``), with reference lines.
 
     With several rows per bar (seeds) seaborn draws the mean and a 95% confidence interval.
@@ -44,7 +45,7 @@ def bar_by_language(df: pd.DataFrame, ylabel: str, title: str, hue: str | None =
         ax.axhline(reference, color="black", ls=":", lw=1, label=reference_label)
     ax.set_xlabel("evaluation language")
     ax.set_ylabel(ylabel)
-    ax.set_ylim(0, 1.02)
+    ax.set_ylim(*ylim)
     ax.set_title(title)
     if hue or chance is not None or reference is not None:
         ax.legend(fontsize=8, loc="best")

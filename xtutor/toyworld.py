@@ -705,3 +705,38 @@ def gold_alignment(src: Sentence, tgt: Sentence) -> tuple[tuple[int, int], ...]:
 def _check_n(n: int, name: str) -> None:
     if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n <= 0:
         raise ValueError(f"{name} must be a positive int, got {n!r}")
+
+
+def sample_records(world: ToyWorld, n: int = 3, seed: int = 0) -> list[dict]:
+    """A few human-readable examples of every language and task, as JSON-ready dicts.
+
+    Example:
+        >>> rows = sample_records(ToyWorld(WorldConfig(n_languages=2)), n=1)
+        >>> sorted({r["kind"] for r in rows})
+        ['grammar', 'nli', 'parallel', 'paws']
+    """
+    from dataclasses import asdict
+
+    rows: list[dict] = [{"kind": "grammar", "lang": c, "description": world.language(c).describe()}
+                        for c in world.languages]
+    for m in world.sample_meanings(n, seed=seed):
+        rows.append({"kind": "parallel", "meaning": asdict(m),
+                     **{c: world.render(m, c).text for c in world.languages}})
+    for ex in world.nli(n, seed=seed):
+        rows.append({"kind": "nli", "premise": ex.premise, "hypothesis": ex.hypothesis,
+                     "label": NLI_LABELS[ex.label], "lang": ex.premise_lang})
+    for ex in world.paws(n, seed=seed):
+        rows.append({"kind": "paws", "sentence1": ex.premise, "sentence2": ex.hypothesis,
+                     "label": PAWS_LABELS[ex.label], "lang": ex.premise_lang})
+    return rows
+
+
+if __name__ == "__main__":  # python -m xtutor.toyworld data/toy_sample.jsonl
+    import json
+    import sys
+
+    target = sys.argv[1] if len(sys.argv) > 1 else "data/toy_sample.jsonl"
+    with open(target, "w", encoding="utf-8") as fh:
+        for row in sample_records(ToyWorld(WorldConfig())):
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+    print(f"wrote {target}")
