@@ -26,7 +26,8 @@ def _parse_sets(items: list[str]) -> dict[str, str]:
 def lab(
     out: Annotated[Path, typer.Option(help="output folder")] = Path("runs/lab"),
     seed: Annotated[int, typer.Option(help="seed for data, model and training")] = 0,
-    preset: Annotated[str, typer.Option(help="'default' or 'tiny' (a smoke test)")] = "default",
+    preset: Annotated[str, typer.Option(
+        help="'default', 'ci' (smaller) or 'tiny' (a smoke test)")] = "default",
     set_: Annotated[list[str] | None, typer.Option(
         "--set", help="override a setting, e.g. --set mlm.steps=300 (repeatable)")] = None,
     quiet: Annotated[bool, typer.Option(help="no progress bars")] = False,

@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from xtutor.alignment import retrieval_accuracy
-from xtutor.encode import encode_layers
+from xtutor.encode import base_encoder, encode_layers
 from xtutor.evaluation import accuracy, predict_pairs
 from xtutor.models import toy_encoder
 from xtutor.reproducibility import config_hash, provenance, set_seed
@@ -61,10 +62,18 @@ class LabConfig:
 
     @staticmethod
     def preset(name: str, seed: int = 0) -> LabConfig:
-        """``default`` (the real lab, a few minutes on 2 CPU cores) or ``tiny`` (seconds; for
+        """``default`` (the real lab, a few minutes on 2 CPU cores), ``ci`` (a smaller encoder
+        for the book's multi-seed comparisons, about 15 s a run) or ``tiny`` (seconds; for
         tests and smoke runs; its numbers mean little)."""
         if name == "default":
             return LabConfig().with_seed(seed)
+        if name == "ci":
+            return LabConfig(
+                encoder=EncoderConfig(layers=2, hidden=64, heads=2, ffn=128),
+                mlm=MLMConfig(steps=300, batch_size=64, lr=2e-3, warmup=30),
+                finetune=FinetuneConfig(epochs=3.0, batch_size=32, lr=1e-3),
+                corpus_per_language=5000, nli_train=3000, nli_test=500, retrieval_pairs=300,
+            ).with_seed(seed)
         if name == "tiny":
             return LabConfig(
                 world=WorldConfig(n_languages=3, n_entities=8, n_attributes=4, n_verbs=4),
@@ -73,7 +82,7 @@ class LabConfig:
                 finetune=FinetuneConfig(epochs=1.0, batch_size=32),
                 corpus_per_language=200, nli_train=240, nli_test=60, retrieval_pairs=40,
             ).with_seed(seed)
-        raise ValueError(f"unknown lab preset {name!r}; choose 'default' or 'tiny'")
+        raise ValueError(f"unknown lab preset {name!r}; choose 'default', 'ci' or 'tiny'")
 
     def with_seed(self, seed: int) -> LabConfig:
         """The same config with every seed set to ``seed``."""
@@ -122,10 +131,90 @@ class LabResult:
         return pd.DataFrame([r.to_dict() for r in self.records])
 
 
-def _rec(cfg: LabConfig, **kw: Any) -> Record:
-    base = dict(experiment="lab", model="toy-mlm", method="none", attack="none", seed=cfg.seed)
-    base.update(kw)
-    return Record(**base)
+def pretrain_toy_encoder(cfg: LabConfig, world: ToyWorld | None = None,
+                         show_progress: bool = True
+                         ) -> tuple[PreTrainedModel, PreTrainedTokenizerBase, list[float]]:
+    """A toy encoder pretrained with MLM on monolingual text of every language of ``world``.
+
+    Returns ``(model, tokenizer, loss_curve)``.
+
+    Example:
+        >>> m, t, losses = pretrain_toy_encoder(LabConfig.preset("tiny"), show_progress=False)
+        >>> len(losses)
+        20
+    """
+    world = world or ToyWorld(cfg.world)
+    set_seed(cfg.seed)
+    e = cfg.encoder
+    model, tok = toy_encoder(world, layers=e.layers, hidden=e.hidden, heads=e.heads, ffn=e.ffn,
+                             seed=cfg.seed)
+    texts = [s for lang in world.languages
+             for s in world.corpus(lang, cfg.corpus_per_language, seed=cfg.seed)]
+    losses = pretrain_mlm(model, tok, texts, cfg.mlm, show_progress=show_progress)
+    return model, tok, losses
+
+
+def zero_shot_nli(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, world: ToyWorld,
+                  cfg: LabConfig, method: str = "none", model_name: str = "toy-mlm",
+                  experiment: str = "lab", show_progress: bool = True
+                  ) -> tuple[list[Record], list[float]]:
+    """Fine-tune NLI on the source language and evaluate on every language (and every
+    premise/hypothesis pair when ``cfg.generalized``). Returns unstamped records and the
+    fine-tuning loss curve."""
+    langs = world.languages
+    src = langs[0]
+    train = world.nli(cfg.nli_train, src, seed=1_000 + cfg.seed)
+    clf, ft_losses = finetune(model, tokenizer, train, cfg.finetune, show_progress=show_progress)
+    test_seed = 2_000 + cfg.seed
+    triples = world.nli_meanings(cfg.nli_test, seed=test_seed)
+    pairs = [(a, b) for a in langs for b in langs] if cfg.generalized else \
+        [(a, a) for a in langs]
+    records = []
+    for a, b in pairs:
+        data = world.render_pairs(triples, "nli", a, b, seed=test_seed)
+        acc = accuracy(predict_pairs(clf, tokenizer, data), data.labels)
+        records.append(Record(experiment=experiment, model=model_name, method=method,
+                              task="nli", train_lang=src,
+                              eval_lang=a if a == b else f"{a}-{b}", premise_lang=a,
+                              hypothesis_lang=b, metric="accuracy", value=acc, n=len(data),
+                              seed=cfg.seed))
+    return records, ft_losses
+
+
+def measure_retrieval(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
+                      world: ToyWorld, n_pairs: int, seed: int = 0, method: str = "none",
+                      model_name: str = "toy-mlm", experiment: str = "lab",
+                      scorings: tuple[str, ...] = ("cosine", "csls"),
+                      ) -> tuple[list[Record], list[dict]]:
+    """Translation retrieval between the source language and every other language, at every
+    layer, in both directions, on held-out parallel pairs (stream ``10_000 + seed``).
+
+    Returns unstamped records (the last layer's metric is ``retrieval_acc_{scoring}``, earlier
+    layers add ``@layer{k}``) and tidy rows for a layer plot.
+    """
+    langs = world.languages
+    src = langs[0]
+    n_layers = base_encoder(model).config.num_hidden_layers + 1
+    records, layer_rows = [], []
+    for lang in langs[1:]:
+        pairs = world.parallel(src, lang, n_pairs, seed=10_000 + seed)
+        a = encode_layers(model, tokenizer, [p.src.text for p in pairs])
+        b = encode_layers(model, tokenizer, [p.tgt.text for p in pairs])
+        for layer in range(n_layers):
+            for scoring in scorings:
+                for q, c, ql, cl in ((b, a, lang, src), (a, b, src, lang)):
+                    acc = retrieval_accuracy(q[layer], c[layer], scoring)  # type: ignore[arg-type]
+                    last = layer == n_layers - 1
+                    metric = f"retrieval_acc_{scoring}" + ("" if last else f"@layer{layer}")
+                    records.append(Record(
+                        experiment=experiment, model=model_name, method=method,
+                        task="retrieval", train_lang=src, eval_lang=lang, premise_lang=ql,
+                        hypothesis_lang=cl, metric=metric, value=acc, n=len(pairs), seed=seed))
+                    if scoring == "cosine":
+                        layer_rows.append({"eval_lang": lang, "layer": layer, "value": acc,
+                                           "direction": f"{ql}->{cl}", "method": method,
+                                           "seed": seed})
+    return records, layer_rows
 
 
 def run_lab(config: LabConfig | None = None, out_dir: str | Path = "runs/lab",
@@ -145,54 +234,21 @@ def run_lab(config: LabConfig | None = None, out_dir: str | Path = "runs/lab",
     set_seed(cfg.seed)
     world = ToyWorld(cfg.world)
     langs = world.languages
-    src = langs[0]
     if len(langs) < 2:
         raise ValueError("the lab needs at least 2 languages (a source and a target)")
 
     # 1. pretrain on monolingual text only
-    e = cfg.encoder
-    model, tok = toy_encoder(world, layers=e.layers, hidden=e.hidden, heads=e.heads, ffn=e.ffn,
-                             seed=cfg.seed)
-    texts = [s for lang in langs for s in world.corpus(lang, cfg.corpus_per_language,
-                                                         seed=cfg.seed)]
-    mlm_losses = pretrain_mlm(model, tok, texts, cfg.mlm, show_progress=show_progress)
+    model, tok, mlm_losses = pretrain_toy_encoder(cfg, world, show_progress=show_progress)
     model.save_pretrained(out / "encoder")
     tok.save_pretrained(out / "encoder")
 
-    records: list[Record] = []
     # 2. retrieval of translations, every layer, both directions
-    layer_rows = []
-    n_layers = e.layers + 1
-    for lang in langs[1:]:
-        pairs = world.parallel(src, lang, cfg.retrieval_pairs, seed=10_000 + cfg.seed)
-        a = encode_layers(model, tok, [p.src.text for p in pairs])
-        b = encode_layers(model, tok, [p.tgt.text for p in pairs])
-        for layer in range(n_layers):
-            for scoring in ("cosine", "csls"):
-                for q, c, ql, cl in ((b, a, lang, src), (a, b, src, lang)):
-                    acc = retrieval_accuracy(q[layer], c[layer], scoring)
-                    last = layer == n_layers - 1
-                    metric = f"retrieval_acc_{scoring}" + ("" if last else f"@layer{layer}")
-                    records.append(_rec(cfg, task="retrieval", train_lang=src, eval_lang=lang,
-                                        premise_lang=ql, hypothesis_lang=cl, metric=metric,
-                                        value=acc, n=len(pairs)))
-                    if scoring == "cosine":
-                        layer_rows.append({"eval_lang": lang, "layer": layer, "value": acc,
-                                           "direction": f"{ql}->{cl}"})
+    records, layer_rows = measure_retrieval(model, tok, world, cfg.retrieval_pairs,
+                                            seed=cfg.seed)
 
     # 3. fine-tune NLI on the source language, zero-shot everywhere
-    train = world.nli(cfg.nli_train, src, seed=1_000 + cfg.seed)
-    clf, ft_losses = finetune(model, tok, train, cfg.finetune, show_progress=show_progress)
-    test_seed = 2_000 + cfg.seed
-    triples = world.nli_meanings(cfg.nli_test, seed=test_seed)
-    eval_pairs = [(a, b) for a in langs for b in langs] if cfg.generalized else \
-        [(a, a) for a in langs]
-    for a, b in eval_pairs:
-        data = world.render_pairs(triples, "nli", a, b, seed=test_seed)
-        acc = accuracy(predict_pairs(clf, tok, data), data.labels)
-        records.append(_rec(cfg, task="nli", train_lang=src, eval_lang=a if a == b else f"{a}-{b}",
-                            premise_lang=a, hypothesis_lang=b, metric="accuracy", value=acc,
-                            n=len(data)))
+    nli_records, ft_losses = zero_shot_nli(model, tok, world, cfg, show_progress=show_progress)
+    records += nli_records
     records = stamp(records, cfg)
     write_records(out / "results.jsonl", records)
 
