@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from xtutor.experiments.tatoeba import experiment as _tatoeba
 from xtutor.results import Record
 
 Experiment = Callable[[dict[str, Any], Path, bool], list[Record]]
@@ -42,7 +43,7 @@ def _allow(settings: dict[str, Any], allowed: set[str], kind: str) -> None:
 
 
 #: Experiment kinds known to ``xtutor run``.
-EXPERIMENTS: dict[str, Experiment] = {"lab": _lab}
+EXPERIMENTS: dict[str, Experiment] = {"lab": _lab, "tatoeba": _tatoeba}
 
 
 def load_config(path: str | Path) -> dict[str, Any]:
