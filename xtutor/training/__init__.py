@@ -1,4 +1,4 @@
-"""Training: MLM pretraining and pair-classification fine-tuning.
+"""Training: MLM pretraining, pair-classification fine-tuning and contrastive alignment.
 
 Example:
     >>> from xtutor.training import MLMConfig, FinetuneConfig
@@ -6,6 +6,7 @@ Example:
     (10, 1)
 """
 
+from xtutor.training.align import AlignConfig, AlignResult, align
 from xtutor.training.classify import (
     FinetuneConfig,
     classifier_from_encoder,
@@ -14,6 +15,7 @@ from xtutor.training.classify import (
 from xtutor.training.mlm import MLMConfig, mask_tokens, pretrain_mlm
 
 __all__ = [
+    "AlignConfig", "AlignResult", "align",
     "FinetuneConfig", "MLMConfig", "classifier_from_encoder", "finetune", "mask_tokens",
     "pretrain_mlm",
 ]
