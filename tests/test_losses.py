@@ -103,6 +103,12 @@ def test_info_nce_rejects_bad_temperature() -> None:
         info_nce(torch.eye(2), torch.eye(2), temperature=0.0)
     with pytest.raises(ValueError, match="temperature must be a positive"):
         InfoNCELoss(temperature=-1.0)
+    with pytest.raises(ValueError, match=r"temperature must be a scalar, got a tensor of shape"):
+        info_nce(torch.eye(2), torch.eye(2), temperature=torch.ones(2))
+    # a 0-d tensor temperature (e.g. a learnable one) is accepted and used
+    tau = torch.tensor(0.5)
+    assert info_nce(torch.eye(2), torch.eye(2), temperature=tau).item() == pytest.approx(
+        math.log(1 + math.exp(-2)), abs=1e-6)
 
 
 # ----------------------------------------------------------------- word alignment

@@ -52,7 +52,13 @@ def check_paired(a: torch.Tensor, b: torch.Tensor, name_a: str, name_b: str) -> 
 
 def check_temperature(temperature: float | torch.Tensor, name: str = "temperature") -> None:
     """Raise a ``ValueError`` unless ``temperature`` is a positive finite scalar."""
-    t = float(temperature.detach()) if isinstance(temperature, torch.Tensor) else temperature
+    if isinstance(temperature, torch.Tensor):
+        if temperature.numel() != 1:
+            raise ValueError(f"{name} must be a scalar, got a tensor of shape "
+                             f"{tuple(temperature.shape)}")
+        t = float(temperature.detach())
+    else:
+        t = temperature
     if not isinstance(t, (int, float)) or not t > 0 or t == float("inf"):
         raise ValueError(f"{name} must be a positive finite number, got {temperature!r}")
 
