@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from _shared import shared_or_skip
 
 from xtutor.data.corpora import (
     Dictionary,
@@ -14,20 +15,11 @@ from xtutor.data.corpora import (
     UDSentence,
 )
 from xtutor.data.muse import load_muse, muse_pairs
-from xtutor.data.paths import DATA_DIR_ENV, MalformedRowsWarning, shared_data_dir
+from xtutor.data.paths import MalformedRowsWarning
 from xtutor.data.tatoeba import load_tatoeba, tatoeba_languages
 from xtutor.data.ud import load_pud, load_pud_parallel, pud_languages, read_conllu
 
 FIX = Path(__file__).parent / "fixtures"
-
-
-def shared_or_skip(sub: str) -> Path:
-    root = shared_data_dir()
-    if root is None or not (root / sub).exists():
-        pytest.skip(
-            f"real data slice {sub!r} not found (set {DATA_DIR_ENV} or provide ../shared/data)"
-        )
-    return root / sub
 
 
 # ---- types ------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import pytest
+from _shared import shared_or_skip
 
 from xtutor.data.hub import HubUnavailableError, load_hub_dataset, probe_hub
 from xtutor.data.paths import (
@@ -20,15 +21,6 @@ from xtutor.data.tatoeba import load_tatoeba
 from xtutor.data.xnli import load_xnli
 
 UNREACHABLE = "http://127.0.0.1:9"  # the discard port: connection refused at once
-
-
-def shared_or_skip(sub: str) -> Path:
-    root = shared_data_dir()
-    if root is None or not (root / sub).exists():
-        pytest.skip(
-            f"real data slice {sub!r} not found (set {DATA_DIR_ENV} or provide ../shared/data)"
-        )
-    return root / sub
 
 
 def test_env_var_wins_and_missing_folder_gives_none(monkeypatch, tmp_path):

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from _shared import shared_or_skip
 
 from xtutor.data import NLI_LABELS, check_label_order
-from xtutor.data.paths import DATA_DIR_ENV, MalformedRowsWarning, shared_data_dir
+from xtutor.data.paths import MalformedRowsWarning
 from xtutor.data.xnli import (
     XNLI_LANGUAGES,
     find_xnli_file,
@@ -17,15 +18,6 @@ from xtutor.data.xnli import (
 )
 
 FIX = Path(__file__).parent / "fixtures"
-
-
-def shared_or_skip(sub: str) -> Path:
-    root = shared_data_dir()
-    if root is None or not (root / sub).exists():
-        pytest.skip(
-            f"real data slice {sub!r} not found (set {DATA_DIR_ENV} or provide ../shared/data)"
-        )
-    return root / sub
 
 
 # ---- fixtures in the published formats --------------------------------------------------
