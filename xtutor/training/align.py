@@ -9,10 +9,10 @@
   images, make images the *pivot* between languages that never saw parallel text;
 - ``drift``: the L2 distance to the starting weights (:class:`xtutor.losses.DriftRegularizer`).
 
-The loss of a step is ``sum_k weight_k * L_k``. Every objective reads the same pooled sentence
-vectors (``pooling`` over ``layer``) that :func:`xtutor.encode.encode` returns, so what is
-trained is what retrieval measures. No MLM term is used. The encoder is a copy: the model
-passed in is never changed.
+The loss of a step is ``sum_k weight_k * L_k``. The sentence and CLIP objectives read the same
+pooled sentence vectors (``pooling`` over ``layer``) that :func:`xtutor.encode.encode` returns,
+so what is trained is what retrieval measures; the word objective reads the word states of the
+same layer. No MLM term is used. The encoder is a copy: the model passed in is never changed.
 
 Example:
     >>> from xtutor.toyworld import ToyWorld, WorldConfig
