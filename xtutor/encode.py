@@ -1,8 +1,10 @@
 """Batched sentence encoding for any Hugging Face encoder.
 
-Texts are sorted by length so that each batch pads as little as possible, encoded under
-``torch.inference_mode``, pooled (mean over real tokens, or the first token) from any layer, and
-returned in the caller's order.
+Texts are sorted by their token count (as the model will see them, after truncation) so that
+each batch pads as little as possible, padded only to the longest text of their batch, encoded
+under ``torch.inference_mode``, pooled (mean over real tokens, or the first token) from any
+layer, and returned in the caller's order. Sorting by tokens rather than characters matters for
+mixed-language input: a Chinese sentence is short in characters but not in tokens.
 
 Example:
     >>> from xtutor.toyworld import ToyWorld, WorldConfig
@@ -60,10 +62,22 @@ def pool(hidden: torch.Tensor, attention_mask: torch.Tensor, pooling: Pooling) -
     return (hidden * m).sum(1) / m.sum(1).clamp_min(1.0)
 
 
+def _token_lengths(tokenizer: PreTrainedTokenizerBase, texts: Sequence[str],
+                   max_length: int | None, chunk: int = 4096) -> list[int]:
+    """Tokens per text as the batches will hold them (special tokens included, truncated)."""
+    lengths: list[int] = []
+    for s in range(0, len(texts), chunk):
+        enc = tokenizer(list(texts[s:s + chunk]), truncation=True, max_length=max_length,
+                        return_attention_mask=False, return_token_type_ids=False)
+        lengths += [len(ids) for ids in enc["input_ids"]]
+    return lengths
+
+
 def _batches(tokenizer: PreTrainedTokenizerBase, texts: Sequence[str], batch_size: int,
              max_length: int | None):
-    lengths = [len(t) for t in texts]
-    order = sorted(range(len(texts)), key=lambda i: lengths[i], reverse=True)
+    # longest first (a too-large batch fails at once); ties keep the input order
+    lengths = _token_lengths(tokenizer, texts, max_length)
+    order = sorted(range(len(texts)), key=lambda i: -lengths[i])
     for s in range(0, len(order), batch_size):
         idx = order[s:s + batch_size]
         enc = tokenizer([texts[i] for i in idx], padding=True, truncation=True,
@@ -99,6 +113,8 @@ def encode_layers(
             raise ValueError(f"layer {x} out of range for a model with {n_layers - 1} layers "
                              f"(valid: {-n_layers}..{n_layers - 1})")
     device = next(enc_model.parameters()).device
+    # only the last layer asked: take last_hidden_state, without keeping every layer's states
+    last_only = all(x % n_layers == n_layers - 1 for x in layer_ids)
     texts_in = [prefix + t for t in texts] if prefix else list(texts)
     out: torch.Tensor | None = None
     was_training = enc_model.training
@@ -108,9 +124,14 @@ def encode_layers(
             bar = tqdm(total=len(texts_in), desc="encode", unit="sent", disable=not show_progress)
             for idx, enc in _batches(tokenizer, texts_in, batch_size, max_length):
                 enc = {k: v.to(device) for k, v in enc.items()}
-                hs = enc_model(**enc, output_hidden_states=True).hidden_states
-                vecs = torch.stack([pool(hs[x], enc["attention_mask"], pooling)
-                                    for x in layer_ids])
+                if last_only:
+                    last = enc_model(**enc).last_hidden_state
+                    vecs = pool(last, enc["attention_mask"], pooling).unsqueeze(0)
+                    vecs = vecs.expand(len(layer_ids), -1, -1)
+                else:
+                    hs = enc_model(**enc, output_hidden_states=True).hidden_states
+                    vecs = torch.stack([pool(hs[x], enc["attention_mask"], pooling)
+                                        for x in layer_ids])
                 if normalize:
                     vecs = torch.nn.functional.normalize(vecs.float(), dim=-1)
                 if out is None:
