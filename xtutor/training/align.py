@@ -217,6 +217,53 @@ def _collate(items: list[dict[str, torch.Tensor]], pad_id: int, device: torch.de
     return out
 
 
+def encoder_states(enc: PreTrainedModel, batch: dict[str, torch.Tensor], layer: int = -1
+                   ) -> torch.Tensor:
+    """Token states ``(B, T, D)`` of a bare encoder at ``layer`` (``-1``: the last).
+
+    Example:
+        >>> from xtutor.toyworld import ToyWorld, WorldConfig
+        >>> from xtutor.models import toy_encoder
+        >>> m, _ = toy_encoder(ToyWorld(WorldConfig(n_languages=1)), layers=1, hidden=16)
+        >>> ids = torch.tensor([[2, 5, 3]])
+        >>> encoder_states(base_encoder(m), {"input_ids": ids}, layer=0).shape
+        torch.Size([1, 3, 16])
+    """
+    out = enc(**batch, output_hidden_states=layer != -1)
+    return out.last_hidden_state if layer == -1 else out.hidden_states[layer]
+
+
+def pooled_info_nce(hidden: torch.Tensor, attention_mask: torch.Tensor, n_pairs: int, *,
+                    pooling: Pooling = "mean", temperature: float = 0.05, margin: float = 0.0,
+                    bidirectional: bool = True) -> torch.Tensor:
+    """The sentence objective of :func:`align`: rows ``i`` and ``n_pairs + i`` of ``hidden``
+    are a translation pair; their pooled vectors are ranked with
+    :func:`xtutor.losses.info_nce` (in-batch negatives).
+
+    Example:
+        >>> h = torch.eye(2).repeat(2, 1).unsqueeze(1)  # (4, 1, 2): rows 0-1 pair with 2-3
+        >>> round(float(pooled_info_nce(h, torch.ones(4, 1), 2, temperature=1.0)), 4)
+        0.3133
+    """
+    if hidden.shape[0] != 2 * n_pairs:
+        raise ValueError(f"hidden has {hidden.shape[0]} rows, expected 2 * n_pairs = "
+                         f"{2 * n_pairs} (sources first, then their translations)")
+    v = pool(hidden, attention_mask, pooling)
+    return info_nce(v[:n_pairs], v[n_pairs:], temperature=temperature, margin=margin,
+                    bidirectional=bidirectional)
+
+
+def tokenized_items(enc: Any, n: int) -> list[dict[str, torch.Tensor]]:
+    """Unpadded per-row tensors from a tokenizer output (``input_ids``, ``attention_mask``...)."""
+    return _items(enc, n)
+
+
+def collate_items(items: list[dict[str, torch.Tensor]], pad_id: int, device: torch.device
+                  ) -> dict[str, torch.Tensor]:
+    """Pad tokenised rows into a batch on ``device``."""
+    return _collate(items, pad_id, device)
+
+
 class _Batches:
     """Seeded batches without repeats inside a batch (a fresh permutation when one runs out)."""
 
@@ -320,8 +367,7 @@ def align(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, *,
     history: dict[str, list[float]] = {k: [] for k, w in weights.items() if w > 0}
 
     def states(batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        out = enc(**batch, output_hidden_states=config.layer != -1)
-        return out.last_hidden_state if config.layer == -1 else out.hidden_states[config.layer]
+        return encoder_states(enc, batch, config.layer)
 
     def step_loss(_: int) -> torch.Tensor:
         total = torch.zeros((), device=device)
@@ -332,9 +378,9 @@ def align(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, *,
             h = states(batch)
             b = len(idx)
             if weights["sentence"] > 0:
-                v = pool(h, batch["attention_mask"], config.pooling)
-                loss = info_nce(v[:b], v[b:], temperature=config.temperature,
-                                margin=config.margin, bidirectional=config.bidirectional)
+                loss = pooled_info_nce(h, batch["attention_mask"], b, pooling=config.pooling,
+                                       temperature=config.temperature, margin=config.margin,
+                                       bidirectional=config.bidirectional)
                 history["sentence"].append(float(loss.detach()))
                 total = total + weights["sentence"] * loss
             if weights["word"] > 0:

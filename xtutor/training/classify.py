@@ -1,21 +1,35 @@
-"""Fine-tuning an encoder on a sentence-pair classification task (NLI, paraphrase)."""
+"""Fine-tuning an encoder on a sentence-pair classification task (NLI, paraphrase), optionally
+with any combination of the noise-robust regularisers of :mod:`xtutor.regularizers`, through
+Hugging Face Accelerate, with checkpoint save/resume."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
-from dataclasses import dataclass
+import hashlib
+import math
+import os
+import random
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import torch
+from accelerate import Accelerator
+from tqdm.auto import tqdm
 from transformers import (
     AutoModelForSequenceClassification,
     PreTrainedModel,
     PreTrainedTokenizerBase,
 )
 
-from xtutor.data.types import PairDataset
+from xtutor.data.types import PairDataset, PairExample
 from xtutor.encode import base_encoder
-from xtutor.reproducibility import set_seed
-from xtutor.training.loop import run_steps
+from xtutor.regularizers.adversarial import AdversarialTraining
+from xtutor.regularizers.base import Regularizer, StepContext, cross_entropy, token_mask
+from xtutor.reproducibility import config_hash, set_seed
+from xtutor.training.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from xtutor.training.loop import NonFiniteLossError, make_optimizer
 
 
 @dataclass(frozen=True)
@@ -94,13 +108,95 @@ def collate(items: list[dict[str, torch.Tensor]], pad_id: int) -> dict[str, torc
     return out
 
 
+class _Sampler:
+    """The seeded batch order of :func:`finetune` (a fresh permutation appended whenever fewer
+    than ``batch_size`` indices are left); each batch is served ``repeat`` times in a row."""
+
+    def __init__(self, n: int, batch_size: int, generator: torch.Generator, repeat: int = 1):
+        self.n, self.size, self.g, self.repeat = n, batch_size, generator, repeat
+        self.perm: list[int] = []
+        self.current: list[int] = []
+        self.left = 0
+
+    def next(self) -> tuple[list[int], bool]:
+        """The next batch's indices and whether it is a new batch (not a replay)."""
+        if self.left > 0:
+            self.left -= 1
+            return self.current, False
+        if len(self.perm) < self.size:
+            self.perm += torch.randperm(self.n, generator=self.g).tolist()
+        self.current, self.perm = self.perm[:self.size], self.perm[self.size:]
+        self.left = self.repeat - 1
+        return self.current, True
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"perm": list(self.perm), "current": list(self.current), "left": self.left,
+                "generator": self.g.get_state()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.perm, self.current = list(state["perm"]), list(state["current"])
+        self.left = int(state["left"])
+        self.g.set_state(state["generator"])
+
+
+def _check_regularizers(regularizers: Sequence[Regularizer]) -> list[Regularizer]:
+    if isinstance(regularizers, Regularizer):
+        regularizers = [regularizers]
+    if not isinstance(regularizers, (list, tuple)):
+        raise TypeError(f"regularizers must be a list of Regularizer objects, got "
+                        f"{type(regularizers).__name__}")
+    for i, r in enumerate(regularizers):
+        if not isinstance(r, Regularizer):
+            raise TypeError(f"regularizers[{i}] is {type(r).__name__}, expected a "
+                            f"xtutor.regularizers Regularizer")
+    adv = [r for r in regularizers if isinstance(r, AdversarialTraining)]
+    if len(adv) > 1:
+        raise ValueError(f"at most one adversarial regulariser per run, got "
+                         f"{[r.name for r in adv]}")
+    return list(regularizers)
+
+
+def _fingerprint(config: FinetuneConfig, train: PairDataset, regs: list[Regularizer],
+                 total: int) -> dict[str, Any]:
+    h = hashlib.sha1()
+    for e in train:
+        h.update(f"{e.premise}\t{e.hypothesis}\t{e.label}\n".encode())
+    return {"config": config_hash(asdict(config)), "task": train.task, "n": len(train),
+            "data": h.hexdigest()[:16], "total_steps": total,
+            "regularizers": [repr(r) for r in regs]}
+
+
 def finetune(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, train: PairDataset,
-             config: FinetuneConfig | None = None, show_progress: bool = True
+             config: FinetuneConfig | None = None, show_progress: bool = True, *,
+             regularizers: Sequence[Regularizer] = (),
+             checkpoint_dir: str | os.PathLike[str] | None = None, checkpoint_every: int = 0,
+             accelerator: Accelerator | None = None, cpu: bool | None = None
              ) -> tuple[PreTrainedModel, list[float]]:
     """Fine-tune a copy of ``model`` on ``train``; returns ``(classifier, loss_curve)``.
 
-    ``model`` may be a bare encoder, an MLM model or an existing classifier (whose label order
-    must match ``train.label_names``).
+    The step objective is ``CE(f(x~), y) + sum_r L_r``: ``x~`` is the batch after each
+    regulariser's text ``augment`` and embedding noise, ``L_r`` their extra losses (KL
+    consistency, contrastive alignment); at most one
+    :class:`~xtutor.regularizers.AdversarialTraining` changes the forward/backward passes
+    (PGD, FreeLB, free). AdamW with linear warm-up and decay, gradient clipping, NaN detection
+    (:class:`~xtutor.training.loop.NonFiniteLossError`) and seeded batches, noise and dropout.
+
+    Training runs through Hugging Face Accelerate, so the same code runs on the CPU, one GPU or
+    several (``accelerate launch``; each process takes its share of every batch).
+
+    Args:
+        model: a bare encoder, an MLM model or an existing classifier (whose label order must
+            match ``train.label_names``); never changed.
+        tokenizer: its tokenizer.
+        train: the training pairs.
+        config: :class:`FinetuneConfig`.
+        show_progress: a tqdm bar (main process only).
+        regularizers: any combination of :mod:`xtutor.regularizers` objects.
+        checkpoint_dir: save checkpoints there and, if one exists, resume from the newest (the
+            final weights equal those of an uninterrupted run).
+        checkpoint_every: save every this many steps (``0``: only at the end).
+        accelerator: an ``accelerate.Accelerator`` to use; default ``Accelerator(cpu=cpu)``.
+        cpu: force the CPU (default: the CPU when no GPU is visible).
 
     Example:
         >>> from xtutor.toyworld import ToyWorld, WorldConfig
@@ -115,6 +211,14 @@ def finetune(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, train: 
     from xtutor.data.types import check_label_order
 
     config = config or FinetuneConfig()
+    if not isinstance(config, FinetuneConfig):
+        raise TypeError(f"config must be a FinetuneConfig, got {type(config).__name__}")
+    regs = _check_regularizers(regularizers)
+    if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int) or \
+            checkpoint_every < 0:
+        raise ValueError(f"checkpoint_every must be an int >= 0, got {checkpoint_every!r}")
+    if checkpoint_every and checkpoint_dir is None:
+        raise ValueError(f"checkpoint_every={checkpoint_every} needs a checkpoint_dir")
     set_seed(config.seed)
     if getattr(model.config, "num_labels", None) == len(train.label_names) and \
             type(model).__name__.endswith("ForSequenceClassification"):
@@ -122,24 +226,152 @@ def finetune(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, train: 
         clf = copy.deepcopy(model)
     else:
         clf = classifier_from_encoder(model, train.label_names, seed=config.seed)
+    if accelerator is None:
+        accelerator = Accelerator(cpu=not torch.cuda.is_available() if cpu is None else cpu)
+    device = accelerator.device
     items = tokenize_pairs(tokenizer, train, config.max_length)
     labels = torch.tensor(train.labels)
     steps_per_epoch = max(1, len(items) // config.batch_size)
     total = max(1, int(round(config.epochs * steps_per_epoch)))
-    g = torch.Generator().manual_seed(config.seed)
-    device = next(clf.parameters()).device
-    perm: list[int] = []
+    adv = next((r for r in regs if isinstance(r, AdversarialTraining)), None)
+    augment = any(type(r).augment is not Regularizer.augment for r in regs)
+    use_embeds = any(r.uses_embeddings for r in regs)
+    sampler = _Sampler(len(items), config.batch_size, torch.Generator().manual_seed(config.seed),
+                       adv.replays if adv is not None else 1)
+    noise_gen = torch.Generator().manual_seed(config.seed + 7919)
+    rng = random.Random(config.seed)
+    clf.to(device)
+    opt, sched = make_optimizer(clf, config.lr, config.weight_decay,
+                                int(config.warmup_ratio * total), total)
+    model_p, opt_p = accelerator.prepare(clf, opt)
+    embed_layer = clf.get_input_embeddings()
+    special = list(tokenizer.all_special_ids)
+    for r in regs:
+        r.setup(tokenizer, device)
+    fingerprint = _fingerprint(config, train, regs, total)
+    start, losses = 0, []
+    ckpt = latest_checkpoint(checkpoint_dir) if checkpoint_dir is not None else None
+    if ckpt is not None:
+        state = load_checkpoint(ckpt, fingerprint)
+        accelerator.unwrap_model(model_p).load_state_dict(state["model"])
+        opt_p.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["scheduler"])
+        sampler.load_state_dict(state["sampler"])
+        rng.setstate(state["rng"]["python"])
+        noise_gen.set_state(state["rng"]["noise"])
+        torch.set_rng_state(state["rng"]["torch"])
+        if torch.cuda.is_available() and state["rng"].get("cuda"):
+            torch.cuda.set_rng_state_all(state["rng"]["cuda"])
+        for r, s in zip(regs, state["regularizers"], strict=True):
+            r.load_state_dict(s)
+        start, losses = int(state["step"]), list(state["losses"])
+    rank, world = accelerator.process_index, accelerator.num_processes
+    desc = f"fine-tune {train.task}" + "".join(f"+{r.name}" for r in regs)
 
-    def step_loss(i: int) -> torch.Tensor:
-        nonlocal perm
-        if len(perm) < config.batch_size:
-            perm += torch.randperm(len(items), generator=g).tolist()
-        idx, perm = perm[:config.batch_size], perm[config.batch_size:]
-        batch = {k: v.to(device) for k, v in collate([items[j] for j in idx],
-                                                      tokenizer.pad_token_id).items()}
-        return clf(**batch, labels=labels[idx].to(device)).loss
+    def tokenize(examples: list[PairExample]) -> dict[str, torch.Tensor]:
+        enc = tokenizer([e.premise for e in examples], [e.hypothesis for e in examples],
+                        truncation=True, max_length=config.max_length, padding=True,
+                        return_tensors="pt")
+        return {k: enc[k].to(device) for k in ("input_ids", "token_type_ids", "attention_mask")
+                if k in enc}
 
-    losses = run_steps(clf, step_loss, total, lr=config.lr, warmup=int(config.warmup_ratio * total),
-                       weight_decay=config.weight_decay, max_grad_norm=config.max_grad_norm,
-                       desc=f"fine-tune {train.task}", show_progress=show_progress)
-    return clf, losses
+    def forward(batch: dict[str, torch.Tensor], inputs_embeds: torch.Tensor | None = None
+                ) -> torch.Tensor:
+        if inputs_embeds is None:
+            return model_p(**batch).logits
+        rest = {k: v for k, v in batch.items() if k != "input_ids"}
+        return model_p(inputs_embeds=inputs_embeds, **rest).logits
+
+    def save(step: int) -> None:
+        accelerator.wait_for_everyone()
+        if not accelerator.is_main_process or checkpoint_dir is None:
+            return
+        rngs = {"python": rng.getstate(), "noise": noise_gen.get_state(),
+                "torch": torch.get_rng_state(),
+                "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}
+        save_checkpoint(checkpoint_dir, step, {
+            "step": step, "fingerprint": fingerprint, "losses": list(losses),
+            "model": accelerator.unwrap_model(model_p).state_dict(),
+            "optimizer": opt_p.state_dict(), "scheduler": sched.state_dict(),
+            "sampler": sampler.state_dict(), "rng": rngs,
+            "regularizers": [r.state_dict() for r in regs]})
+
+    model_p.train()
+    bar = tqdm(range(start, total), desc=desc, leave=False,
+               disable=not (show_progress and accelerator.is_local_main_process))
+    for i in bar:
+        idx, first = sampler.next()
+        local = idx[rank::world] or idx[:1]
+        y = labels[local].to(device)
+        if augment:
+            examples = [train[j] for j in local]
+            for r in regs:
+                examples = [r.augment(e, rng) for e in examples]
+            batch = tokenize(examples)
+        else:
+            examples = [train[j] for j in local]
+            batch = {k: v.to(device) for k, v in
+                     collate([items[j] for j in local], tokenizer.pad_token_id).items()}
+        mask = token_mask(batch["input_ids"], batch.get("attention_mask"),
+                          special if adv is None or adv.config.skip_special else ())
+
+        def objective(delta: torch.Tensor | None, with_extras: bool, sync: bool,
+                      step: int = i, batch: dict[str, torch.Tensor] = batch,
+                      examples: list[PairExample] = examples, y: torch.Tensor = y,
+                      mask: torch.Tensor = mask) -> tuple[torch.Tensor, torch.Tensor]:
+            with contextlib.nullcontext() if sync else accelerator.no_sync(model_p):
+                if use_embeds or delta is not None:
+                    e = embed_layer(batch["input_ids"])
+                    for r in regs:
+                        e = r.perturb_embeddings(e, mask, noise_gen)
+                    logits = forward(batch, e if delta is None else e + delta)
+                else:
+                    logits = forward(batch)
+                task = cross_entropy(logits, y)
+                extra = torch.zeros((), device=device)
+                if with_extras:
+                    ctx = StepContext(step=step, examples=examples, batch=batch, labels=y,
+                                      logits=logits, token_mask=mask, rng=rng,
+                                      generator=noise_gen, classifier=clf, forward=forward,
+                                      embed=embed_layer, tokenize=tokenize, device=device)
+                    for r in regs:
+                        term = r.loss(ctx)
+                        if term is not None:
+                            extra = extra + term
+            return task, extra
+
+        def backward(loss: torch.Tensor, step: int = i) -> None:
+            val = float(loss.detach())
+            if not math.isfinite(val):
+                raise NonFiniteLossError(
+                    f"{desc}: loss became {val} at step {step}; lower the learning rate "
+                    f"({config.lr}) or the regularisers' strength, or check this batch")
+            accelerator.backward(loss)
+
+        opt_p.zero_grad(set_to_none=True)
+        if adv is not None:
+            step_loss = adv.train_step(objective, mask, torch.Size((*batch["input_ids"].shape,
+                                                                    embed_layer.embedding_dim)),
+                                       backward, noise_gen, first, embed_layer.weight.dtype)
+        else:
+            task, extra = objective(None, True, True)
+            step_loss = (task + extra).detach()
+            backward(task + extra)
+        if config.max_grad_norm > 0:
+            norm = accelerator.clip_grad_norm_(model_p.parameters(), config.max_grad_norm)
+            if norm is not None and not math.isfinite(float(norm)):
+                raise NonFiniteLossError(f"{desc}: the gradient norm became {float(norm)} at "
+                                         f"step {i}; lower the learning rate ({config.lr})")
+        opt_p.step()
+        sched.step()
+        val = float(accelerator.reduce(step_loss, "mean")) if world > 1 else float(step_loss)
+        losses.append(val)
+        if i % 10 == 0:
+            bar.set_postfix(loss=f"{val:.3f}")
+        if checkpoint_dir is not None and (
+                (checkpoint_every and (i + 1) % checkpoint_every == 0) or i + 1 == total):
+            save(i + 1)
+    model_p.eval()
+    out = accelerator.unwrap_model(model_p)
+    out.eval()
+    return out, losses
