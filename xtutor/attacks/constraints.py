@@ -1,0 +1,163 @@
+"""What constrains an attack: budget, protected words and positions, which side may change.
+
+A position is ``(side, index)``: ``side`` 0 is the premise, 1 the hypothesis, ``index`` the
+whitespace token (see :mod:`xtutor.attacks.words`). :class:`Constraints` says which positions
+may be edited and how many; the search never edits a position twice (no repeated
+modification of a word) and :meth:`Constraints.violations` re-checks a finished perturbation.
+
+Example:
+    >>> c = Constraints(max_word_fraction=0.5, sides="hypothesis", protected_words={"not"})
+    >>> pair = (("a", "dog", "runs"), ("the", "dog", "does", "not", "run."))
+    >>> c.allowed_positions(pair)
+    [(1, 0), (1, 1), (1, 2), (1, 4)]
+    >>> c.budget(pair)
+    2
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from xtutor.attacks.words import core
+
+Side = Literal["premise", "hypothesis", "both"]
+SIDES: tuple[str, ...] = ("premise", "hypothesis", "both")
+TokenPair = tuple[tuple[str, ...], tuple[str, ...]]
+Position = tuple[int, int]
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Optimal-string-alignment distance: insertions, deletions, substitutions and swaps of
+    adjacent characters each cost 1.
+
+    Example:
+        >>> edit_distance("form", "from"), edit_distance("cat", "cart"), edit_distance("", "ab")
+        (1, 1, 2)
+    """
+    n, m = len(a), len(b)
+    d = [[0] * (m + 1) for _ in range(n + 1)]
+    for i in range(n + 1):
+        d[i][0] = i
+    for j in range(m + 1):
+        d[0][j] = j
+    for i in range(1, n + 1):
+        for j in range(1, m + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
+    return d[n][m]
+
+
+@dataclass(frozen=True)
+class Constraints:
+    """Limits on a perturbation.
+
+    Attributes:
+        max_word_fraction: at most ``floor(max_word_fraction * n)`` words changed, ``n`` the
+            number of words on the sides that may change (so the perturbed fraction never
+            exceeds it).
+        max_words: an absolute cap on changed words as well (None: no cap).
+        max_char_edits: at most this many character edits (:func:`edit_distance`) inside one
+            word, for character-level transformations; None: no limit (word substitution and
+            code-switching replace whole words).
+        sides: which side may change: ``"premise"``, ``"hypothesis"`` or ``"both"``.
+        protected_words: words never edited (compared case-insensitively, punctuation
+            stripped), e.g. negation words whose change would change the gold label.
+        protected_positions: ``(side, index)`` positions never edited.
+    """
+
+    max_word_fraction: float = 0.2
+    max_words: int | None = None
+    max_char_edits: int | None = None
+    sides: Side = "both"
+    protected_words: frozenset[str] = field(default_factory=frozenset)
+    protected_positions: frozenset[Position] = field(default_factory=frozenset)
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= float(self.max_word_fraction) <= 1.0:
+            raise ValueError(f"max_word_fraction must be in [0, 1], got {self.max_word_fraction}")
+        if self.max_words is not None and self.max_words < 0:
+            raise ValueError(f"max_words must be >= 0 or None, got {self.max_words}")
+        if self.max_char_edits is not None and self.max_char_edits < 1:
+            raise ValueError(f"max_char_edits must be >= 1 or None, got {self.max_char_edits}")
+        if self.sides not in SIDES:
+            raise ValueError(f"sides must be one of {SIDES}, got {self.sides!r}")
+        if isinstance(self.protected_words, str):
+            raise TypeError("protected_words must be a collection of words, not one string")
+        object.__setattr__(self, "protected_words",
+                           frozenset(w.lower() for w in self.protected_words))
+        pos = frozenset(tuple(p) for p in self.protected_positions)
+        bad = [p for p in pos if len(p) != 2 or p[0] not in (0, 1)]
+        if bad:
+            raise ValueError(f"protected_positions must be (side, index) with side 0 (premise) "
+                             f"or 1 (hypothesis), got {sorted(bad)}")
+        object.__setattr__(self, "protected_positions", pos)
+
+    @property
+    def side_ids(self) -> tuple[int, ...]:
+        """The sides that may change, as 0 (premise) / 1 (hypothesis)."""
+        return {"premise": (0,), "hypothesis": (1,), "both": (0, 1)}[self.sides]
+
+    def n_words(self, pair: TokenPair) -> int:
+        """Words on the sides that may change (the denominator of the perturbed fraction)."""
+        return sum(len(pair[s]) for s in self.side_ids)
+
+    def budget(self, pair: TokenPair) -> int:
+        """How many words may change in ``pair``."""
+        b = math.floor(self.max_word_fraction * self.n_words(pair) + 1e-9)
+        return b if self.max_words is None else min(b, self.max_words)
+
+    def allowed_positions(self, pair: TokenPair) -> list[Position]:
+        """Positions that may be edited: on an allowed side, with letters or digits, not
+        protected."""
+        out = []
+        for s in self.side_ids:
+            for i, tok in enumerate(pair[s]):
+                c = core(tok)
+                if c and c.lower() not in self.protected_words and \
+                        (s, i) not in self.protected_positions:
+                    out.append((s, i))
+        return out
+
+    def word_ok(self, original: str, candidate: str) -> bool:
+        """Whether ``candidate`` may replace ``original`` (the char-edit limit)."""
+        return self.max_char_edits is None or \
+            edit_distance(original, candidate) <= self.max_char_edits
+
+    def violations(self, original: TokenPair, perturbed: TokenPair) -> list[str]:
+        """Reasons why ``perturbed`` is not an allowed perturbation of ``original`` (empty
+        when it is)."""
+        out = []
+        if any(len(original[s]) != len(perturbed[s]) for s in (0, 1)):
+            return ["the number of words changed (attacks replace words one for one)"]
+        allowed = set(self.allowed_positions(original))
+        changed = [(s, i) for s in (0, 1) for i, (a, b) in
+                   enumerate(zip(original[s], perturbed[s], strict=True)) if a != b]
+        out += [f"position {p} ({original[p[0]][p[1]]!r}) may not change" for p in changed
+                if p not in allowed]
+        if len(changed) > self.budget(original):
+            out.append(f"{len(changed)} words changed, budget {self.budget(original)}")
+        out += [f"position {p}: {original[p[0]][p[1]]!r} -> {perturbed[p[0]][p[1]]!r} exceeds "
+                f"{self.max_char_edits} character edits" for p in changed
+                if not self.word_ok(core(original[p[0]][p[1]]), core(perturbed[p[0]][p[1]]))]
+        return out
+
+
+def changed_positions(original: TokenPair, perturbed: TokenPair) -> list[Position]:
+    """Positions whose token differs between two token pairs of the same shape.
+
+    Example:
+        >>> changed_positions((("a", "b"), ("c",)), (("a", "x"), ("c",)))
+        [(0, 1)]
+    """
+    return [(s, i) for s in (0, 1)
+            for i, (a, b) in enumerate(zip(original[s], perturbed[s], strict=True)) if a != b]
+
+
+def as_frozenset(words: Iterable[str] | None) -> frozenset[str]:
+    """``words`` as a frozenset (None: empty)."""
+    return frozenset(words or ())
