@@ -1,0 +1,123 @@
+"""xtutor.experiments.adversarial: tidy records and examples for the toy family and for
+e5-small-offline on XNLI with MUSE / Swadesh dictionaries."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from tests._shared import shared_or_skip
+from xtutor.attacks.results import SUMMARY_METRICS
+from xtutor.data.types import NLI_LABELS
+from xtutor.experiments.adversarial import (
+    AdversarialConfig,
+    AdversarialSettings,
+    adversarial_study,
+    real_resources,
+    run_adversarial,
+    toy_resources,
+)
+
+
+@pytest.fixture(scope="module")
+def toy_setup():
+    from xtutor.models import toy_encoder
+    from xtutor.toyworld import ToyWorld, WorldConfig
+    from xtutor.training.classify import FinetuneConfig, finetune
+
+    torch.set_num_threads(1)
+    w = ToyWorld(WorldConfig(n_languages=3, n_entities=8, n_attributes=4, n_verbs=4, seed=0))
+    enc, tok = toy_encoder(w, layers=2, hidden=32, heads=2, ffn=64, seed=0)
+    clf, _ = finetune(enc, tok, w.nli(1000, seed=1),
+                      FinetuneConfig(epochs=4, batch_size=32, lr=2e-3), show_progress=False)
+    return w, clf.eval(), tok
+
+
+def test_toy_study_records_and_examples(toy_setup):
+    w, clf, tok = toy_setup
+    datasets = {lang: w.nli(24, lang, seed=11) for lang in w.languages}
+    tables, dicts = toy_resources(w, clf, tok, k=4)
+    cfg = AdversarialConfig(max_word_fraction=0.3, pgd_steps=3, n_examples=2)
+    study = adversarial_study(clf, tok, datasets, neighbour_tables=tables, dictionaries=dicts,
+                              config=cfg, model_name="toy", train_lang="L0", seed=0)
+    df = study.frame()
+    assert len(df) == len(w.languages) * 4 * len(SUMMARY_METRICS)
+    assert set(df.attack) == {"char_noise", "word_substitution", "code_switch", "embedding_pgd"}
+    assert set(df.eval_lang) == set(w.languages) and (df.train_lang == "L0").all()
+    for (lang, attack), rep in study.reports.items():
+        s = rep.summary
+        assert s.skipped + s.failed + s.succeeded == 24
+        sub = df[(df.eval_lang == lang) & (df.attack == attack)].set_index("metric").value
+        assert sub["attacked_accuracy"] == pytest.approx(s.failed / 24)
+        assert sub["clean_accuracy"] >= sub["attacked_accuracy"]
+    # the clean accuracy is the same whatever the attack
+    clean = df[df.metric == "clean_accuracy"].groupby("eval_lang").value.nunique()
+    assert (clean == 1).all()
+    assert study.examples and all(e["label"] != e["prediction_after"] for e in study.examples)
+    assert max(sum(1 for e in study.examples if (e["language"], e["attack"]) == key)
+               for key in {(e["language"], e["attack"]) for e in study.examples}) <= 2
+    for e in study.examples:
+        if e["attack"] == "code_switch":
+            changed = [b for a, b in zip(e["hypothesis"].split() + e["premise"].split(),
+                                         e["adversarial_hypothesis"].split()
+                                         + e["adversarial_premise"].split(), strict=True)
+                       if a != b]
+            trans = {t for d in dicts[e["language"]].values() for _, t in d}
+            assert changed and set(changed) <= trans
+    assert list(study.table().columns) == sorted(study.table().columns)
+
+
+def test_study_refuses_missing_resources(toy_setup):
+    w, clf, tok = toy_setup
+    data = {"L1": w.nli(4, "L1")}
+    with pytest.raises(ValueError, match=r"neighbour_tables\['L1'\]"):
+        adversarial_study(clf, tok, data, config=AdversarialConfig(attacks=("word_substitution",)))
+    with pytest.raises(ValueError, match=r"dictionaries\['L1'\]"):
+        adversarial_study(clf, tok, data, config=AdversarialConfig(attacks=("code_switch",)))
+    with pytest.raises(ValueError, match="datasets is empty"):
+        adversarial_study(clf, tok, {})
+    with pytest.raises(ValueError, match="unknown attack"):
+        AdversarialConfig(attacks=("typos",))
+    with pytest.raises(ValueError, match="n_test"):
+        AdversarialSettings.from_settings({"n_test": 0})
+
+
+def test_run_adversarial_writes_outputs(tmp_path):
+    study = run_adversarial({"preset": "tiny", "n_test": 12, "attacks": ["char_noise"]},
+                            tmp_path)
+    lines = (tmp_path / "results.jsonl").read_text().splitlines()
+    assert len(lines) == len(study.records) == 3 * len(SUMMARY_METRICS)
+    assert all(json.loads(x)["config_hash"] for x in lines)
+    json.loads((tmp_path / "examples.json").read_text())
+
+
+@pytest.mark.shared_data
+@pytest.mark.slow
+def test_e5_on_xnli_with_muse_and_swadesh():
+    folder = shared_or_skip("xnli")
+    shared_or_skip("muse")
+    shared_or_skip("nltk/swadesh.zip")
+    from xtutor.data import load_xnli
+    from xtutor.models import load_encoder
+    from xtutor.training.classify import classifier_from_encoder
+
+    torch.set_num_threads(2)
+    enc, tok = load_encoder("e5-small-offline")
+    clf = classifier_from_encoder(enc, NLI_LABELS).eval()  # an untrained head is a fine victim
+    datasets = {lang: load_xnli(lang, "test", path=folder).subset(2, seed=0)
+                for lang in ("en", "es")}
+    tables, dicts = real_resources(datasets, clf, tok, targets=("de", "fr"), k=4)
+    assert sorted(dicts["en"]) == ["de", "fr"]  # MUSE en-de, en-fr
+    assert sorted(dicts["es"]) == ["de", "en", "fr"]  # Swadesh es-de/es-fr, MUSE en-es reversed
+    cfg = AdversarialConfig(attacks=("word_substitution", "code_switch"), sides="hypothesis",
+                            max_words=1, max_word_fraction=1.0, max_candidates=2, beam_width=1,
+                            max_candidates_per_round=8, max_length=64)
+    study = adversarial_study(clf, tok, datasets, neighbour_tables=tables, dictionaries=dicts,
+                              config=cfg, model_name="e5-small-offline")
+    for rep in study.reports.values():
+        assert rep.summary.n == 2
+        for r in rep.results:
+            assert r.perturbed.premise == r.original.premise and r.words_changed <= 1
+    assert set(study.frame().eval_lang) == {"en", "es"}
