@@ -197,6 +197,48 @@ def word_embeddings(
         raise ValueError(f"batch_size must be positive, got {batch_size}")
     enc_model = base_encoder(model)
     k = _resolve_layer(enc_model, layer)
+    return _word_vectors(model, tokenizer, sentences, [k], batch_size=batch_size,
+                         max_length=max_length, show_progress=show_progress)[0]
+
+
+def word_embeddings_layers(
+    model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
+    sentences: Sequence[Sequence[str]], *, layers: Sequence[int] | None = None,
+    batch_size: int = 64, max_length: int | None = None, show_progress: bool = False,
+) -> list[list[torch.Tensor]]:
+    """:func:`word_embeddings` for several layers from one forward pass per batch.
+
+    Returns ``out[l][i]``: the ``(n_words, D)`` vectors of sentence ``i`` at ``layers[l]``
+    (``layers=None``: every layer, 0 = embedding output). Use it for layer-wise curves: one pass
+    instead of one per layer.
+
+    Example:
+        >>> from xtutor.toyworld import ToyWorld, WorldConfig
+        >>> from xtutor.models import toy_encoder
+        >>> m, t = toy_encoder(ToyWorld(WorldConfig(n_languages=1)), layers=2, hidden=8)
+        >>> out = word_embeddings_layers(m, t, [["a", "b"]])
+        >>> len(out), tuple(out[2][0].shape)
+        (3, (2, 8))
+        >>> torch.equal(out[1][0], word_embeddings(m, t, [["a", "b"]], layer=1)[0])
+        True
+    """
+    enc_model = base_encoder(model)
+    n = int(enc_model.config.num_hidden_layers)
+    ks = list(range(n + 1)) if layers is None else [_resolve_layer(enc_model, x) for x in layers]
+    if not ks:
+        raise ValueError("layers is empty: give at least one layer (or None for all)")
+    return _word_vectors(model, tokenizer, sentences, ks, batch_size=batch_size,
+                         max_length=max_length, show_progress=show_progress)
+
+
+def _word_vectors(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
+                  sentences: Sequence[Sequence[str]], ks: list[int], *, batch_size: int,
+                  max_length: int | None, show_progress: bool) -> list[list[torch.Tensor]]:
+    _check_sentences(sentences)
+    if batch_size <= 0:
+        raise ValueError(f"batch_size must be positive, got {batch_size}")
+    enc_model = base_encoder(model)
+    k = max(ks)
     max_length = _resolve_max_length(enc_model, tokenizer, max_length)
     ids, wids = _tokenize_words(tokenizer, sentences, max_length)
     n_words = [len(s) for s in sentences]
@@ -205,16 +247,17 @@ def word_embeddings(
     if truncated:
         warnings.warn(f"{truncated} sentence(s) were truncated at max_length={max_length} "
                       f"tokens; their cut-off words get zero vectors and stay unaligned",
-                      stacklevel=2)
+                      stacklevel=3)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     use_types = "token_type_ids" in getattr(tokenizer, "model_input_names", ())
     device = next(enc_model.parameters()).device
     order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))  # longest first, stable
-    out: list[torch.Tensor | None] = [None] * len(ids)
+    out: list[list[torch.Tensor | None]] = [[None] * len(ids) for _ in ks]
     was_training = enc_model.training
     enc_model.eval()
     try:
-        with torch.inference_mode(), _run_only_layers(enc_model, k) as cut:
+        cut_ctx = _run_only_layers(enc_model, k) if len(ks) == 1 else contextlib.nullcontext(False)
+        with torch.inference_mode(), cut_ctx as cut:
             bar = tqdm(total=len(ids), desc="words", unit="sent", disable=not show_progress)
             for s in range(0, len(order), batch_size):
                 idx = order[s:s + batch_size]
@@ -238,17 +281,19 @@ def word_embeddings(
                     batch["token_type_ids"] = torch.zeros_like(input_ids)
                 batch = {key: v.to(device) for key, v in batch.items()}
                 if cut:  # layer k is the last one run
-                    hidden = enc_model(**batch).last_hidden_state
+                    states = [enc_model(**batch).last_hidden_state]
                 else:
-                    hidden = enc_model(**batch, output_hidden_states=True).hidden_states[k]
-                vecs = torch.bmm(avg.to(device, hidden.dtype), hidden).float().cpu()
-                for b, i in enumerate(idx):
-                    out[i] = vecs[b, :n_words[i]].clone()
+                    hs = enc_model(**batch, output_hidden_states=True).hidden_states
+                    states = [hs[x] for x in ks]
+                for li, hidden in enumerate(states):
+                    vecs = torch.bmm(avg.to(device, hidden.dtype), hidden).float().cpu()
+                    for b, i in enumerate(idx):
+                        out[li][i] = vecs[b, :n_words[i]].clone()
                 bar.update(len(idx))
             bar.close()
     finally:
         enc_model.train(was_training)
-    return [v for v in out if v is not None]
+    return [[v for v in layer_out if v is not None] for layer_out in out]
 
 
 # ----------------------------------------------------------------- from similarities to links
