@@ -96,3 +96,87 @@ def loss_curve(losses: Sequence[float], title: str, smooth: int = 20) -> Figure:
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def metric_by_layer(df: pd.DataFrame, metrics: dict[str, str], hue: str = "model",
+                    title: str = "") -> Figure:
+    """One panel per metric: ``value`` against ``layer`` (mean and 95% CI over seeds).
+
+    ``df`` comes from :func:`xtutor.experiments.encoders.layer_frame` (columns ``base_metric``,
+    ``layer``, ``value``, ``hue``); ``metrics`` maps each ``base_metric`` to its axis label.
+
+    Example:
+        >>> d = pd.DataFrame({"base_metric": ["aer"] * 2, "layer": [0, 1], "value": [.5, .4],
+        ...                   "model": ["m", "m"]})
+        >>> metric_by_layer(d, {"aer": "AER (fraction, lower is better)"}).axes[0].get_ylabel()
+        'AER (fraction, lower is better)'
+    """
+    _require(df, ["base_metric", "layer", "value", hue])
+    if not metrics:
+        raise ValueError("metrics is empty: name at least one base_metric to plot")
+    absent = [m for m in metrics if m not in set(df.base_metric)]
+    if absent:
+        raise ValueError(f"metric_by_layer: no rows for {absent}; the frame has "
+                         f"{sorted(set(df.base_metric))}")
+    fig, axes = plt.subplots(1, len(metrics), figsize=(3.6 * len(metrics), 3.4), squeeze=False)
+    for ax, (metric, label) in zip(axes[0], metrics.items(), strict=True):
+        part = df[df.base_metric == metric]
+        sns.lineplot(data=part, x="layer", y="value", hue=hue, marker="o", ax=ax,
+                     errorbar=("ci", 95))
+        ax.set_xlabel("layer (0 = embeddings)")
+        ax.set_ylabel(label)
+        ax.set_ylim(0, 1.02)
+        ax.legend(fontsize=7)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def bar_by_method(df: pd.DataFrame, ylabel: str, title: str, hue: str = "eval_lang",
+                  order: Sequence[str] | None = None, chance: float | None = None,
+                  ylim: tuple[float, float] = (0, 1.02)) -> Figure:
+    """Bars of ``value`` per ``method`` split by ``hue``, mean and 95% CI over seeds.
+
+    Example:
+        >>> d = pd.DataFrame({"method": ["none", "sentence"], "eval_lang": ["L1", "L1"],
+        ...                   "value": [0.0, 0.9]})
+        >>> bar_by_method(d, "top-1 accuracy (fraction)", "t").axes[0].get_xlabel()
+        'alignment method'
+    """
+    _require(df, ["method", "value", hue])
+    fig, ax = plt.subplots(figsize=(6.8, 3.6))
+    sns.barplot(data=df, x="method", y="value", hue=hue, order=order, ax=ax,
+                errorbar=("ci", 95))
+    if chance is not None:
+        ax.axhline(chance, color="grey", ls="--", lw=1, label="chance")
+    ax.set_xlabel("alignment method")
+    ax.set_ylabel(ylabel)
+    ax.set_ylim(*ylim)
+    ax.set_title(title)
+    ax.legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    return fig
+
+
+def curve_by_size(df: pd.DataFrame, x: str, ylabel: str, xlabel: str, title: str,
+                  hue: str = "eval_lang") -> Figure:
+    """``value`` against a size column ``x`` on a log axis (mean and 95% CI over seeds).
+
+    Example:
+        >>> d = pd.DataFrame({"pairs": [8, 64], "value": [.1, .8], "eval_lang": ["L1", "L1"]})
+        >>> fig = curve_by_size(d, "pairs", "acc (fraction)", "pairs per language", "t")
+        >>> fig.axes[0].get_xscale()
+        'log'
+    """
+    _require(df, [x, "value", hue])
+    fig, ax = plt.subplots(figsize=(6.0, 3.6))
+    sns.lineplot(data=df, x=x, y="value", hue=hue, marker="o", ax=ax, errorbar=("ci", 95))
+    ax.set_xscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_ylim(0, 1.02)
+    ax.set_title(title)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
