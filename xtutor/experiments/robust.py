@@ -33,7 +33,7 @@ Two setups:
   ``en es sw ur my`` and every mixed-language pair. Dictionaries: MUSE ``en-xx`` (``es de fr
   ru hi ar`` by default; MUSE has no sw, ur or my); parallel pairs for ``contrastive``: XNLI
   dev premises and hypotheses, English with ``sw ur my`` (dev sets, disjoint from the test
-  sets). Profiles (``XNLI_PROFILES``): ``smoke`` (train 48, test 24 per language pair, 1 epoch;
+  sets). Profiles (``XNLI_PROFILES``): ``smoke`` (train 16, test 8 per language pair, 1 step;
   for tests), ``small`` (train 600, test 300, 2 epochs), ``full`` (train 2490, test 5010, 3
   epochs).
 
@@ -82,7 +82,7 @@ METHODS: tuple[str, ...] = ("plain", "pgd", "freelb", "free", "smoothing", "code
 #: Sizes of the XNLI profiles: train pairs, test pairs per language pair, epochs, batch size,
 #: max length.
 XNLI_PROFILES: dict[str, dict[str, int]] = {
-    "smoke": {"train": 48, "test": 24, "epochs": 1, "batch_size": 16, "max_length": 64},
+    "smoke": {"train": 16, "test": 8, "epochs": 1, "batch_size": 16, "max_length": 48},
     "small": {"train": 600, "test": 300, "epochs": 2, "batch_size": 16, "max_length": 128},
     "full": {"train": 2490, "test": 5010, "epochs": 3, "batch_size": 32, "max_length": 128},
 }
