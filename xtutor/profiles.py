@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -60,3 +61,32 @@ def get_profile(name: str) -> Profile:
 def current() -> Profile:
     """The profile named by ``XTUTOR_PROFILE`` (default ``ci``)."""
     return get_profile(os.environ.get("XTUTOR_PROFILE", "ci"))
+
+
+def cache_dir() -> Path:
+    """Where chapters cache reusable artefacts (pretrained toy encoders, converted e5 weights):
+    ``$XTUTOR_CACHE`` or ``~/.cache/xtutor``.
+
+    Example:
+        >>> isinstance(cache_dir(), Path)
+        True
+    """
+    env = os.environ.get("XTUTOR_CACHE")
+    return Path(env).expanduser() if env and env.strip() else Path.home() / ".cache" / "xtutor"
+
+
+def runs_dir() -> Path:
+    """Where chapters write their result ledgers: ``$XTUTOR_RUNS``, else ``runs/`` at the root
+    of an xtutor checkout, else ``runs/`` in the working directory (e.g. on Colab).
+
+    Example:
+        >>> runs_dir().name
+        'runs'
+    """
+    env = os.environ.get("XTUTOR_RUNS")
+    if env and env.strip():
+        return Path(env).expanduser()
+    root = Path(__file__).resolve().parent.parent
+    if (root / "pyproject.toml").is_file() and (root / "xtutor").is_dir():
+        return root / "runs"
+    return Path.cwd() / "runs"
