@@ -213,13 +213,21 @@ def main(argv: list[str] | None = None) -> int:
 
     times: dict[str, list[float]] = {"xtutor": [], "textattack": []}
     status: dict[str, list[str]] = {}
-    for _ in range(args.repeats):
-        for name, fn in (("xtutor", run_xtutor), ("textattack", run_textattack)):
-            if name == "textattack":
-                ta_attack.clear_cache()
-            t0 = time.perf_counter()
-            status[name] = fn()
-            times[name].append(time.perf_counter() - t0)
+    forwards: dict[str, int] = {}
+    calls: list[int] = []
+    handle = clf.register_forward_hook(lambda _m, inp, _o: calls.append(1))
+    try:
+        for _ in range(args.repeats):
+            for name, fn in (("xtutor", run_xtutor), ("textattack", run_textattack)):
+                if name == "textattack":
+                    ta_attack.clear_cache()
+                calls.clear()
+                t0 = time.perf_counter()
+                status[name] = fn()
+                times[name].append(time.perf_counter() - t0)
+                forwards[name] = len(calls)
+    finally:
+        handle.remove()
 
     def rate(st: list[str]) -> tuple[float, int, int, int]:
         s, f, k = st.count("succeeded"), st.count("failed"), st.count("skipped")
@@ -251,6 +259,8 @@ def main(argv: list[str] | None = None) -> int:
     print("all timed runs (s): " + "; ".join(
         f"{name} " + " ".join(f"{t:.2f}" for t in times[name]) for name in times))
     print(f"per-example outcome agreement: {agree}/{len(data)}")
+    print(f"model forward passes per run: xtutor {forwards['xtutor']}, TextAttack "
+          f"{forwards['textattack']}")
     return 0
 
 

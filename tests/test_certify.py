@@ -178,3 +178,20 @@ def test_bad_input_is_refused():
                                          [PairExample("a", "b", 0, "en", "en")]), ["a"])
     with pytest.raises(ValueError, match="certificates"):
         certified_accuracy([], [0.0])
+
+
+def test_certified_records_are_tidy():
+    from xtutor.certify import Certificate, certified_records
+
+    cs = [Certificate(0, 0, .99, 1.2, 99, 100), Certificate(1, 0, .9, .8, 90, 100),
+          Certificate(2, ABSTAIN, .3, 0.0, 30, 100), Certificate(1, 1, .7, .3, 70, 100)]
+    recs = certified_records(cs, [0, 0.5, 1.0], certificate="smoothing_gaussian", alpha=0.01,
+                             experiment="c", model="m", task="nli", train_lang="en",
+                             eval_lang="es")
+    by = {r.metric: r.value for r in recs}
+    assert by == {"certified_accuracy@0": 0.5, "certified_accuracy@0.5": 0.25,
+                  "certified_accuracy@1": 0.25, "abstain_rate": 0.25, "certify_alpha": 0.01}
+    assert all(r.attack == "smoothing_gaussian" and r.n == 4 for r in recs)
+    with pytest.raises(ValueError, match="certificate"):
+        certified_records(cs, [0], certificate="none", alpha=0.01, experiment="c", model="m",
+                          task="nli", train_lang="en", eval_lang="es")

@@ -49,6 +49,7 @@ from xtutor.attacks.recipes import side_mask
 from xtutor.attacks.victim import Victim
 from xtutor.attacks.words import core, join, match_case, replace_core, words
 from xtutor.data.types import PairDataset, check_label_order
+from xtutor.results import Record
 
 #: The prediction of a smoothed classifier that abstains.
 ABSTAIN = -1
@@ -420,12 +421,43 @@ def certified_accuracy(certificates: Sequence[Certificate], radii: Sequence[floa
             for r in radii]
 
 
+def certified_records(certificates: Sequence[Certificate], radii: Sequence[float], *,
+                      certificate: str, alpha: float, experiment: str, model: str, task: str,
+                      train_lang: str, eval_lang: str, seed: int = 0, method: str = "none",
+                      premise_lang: str | None = None, hypothesis_lang: str | None = None
+                      ) -> list[Record]:
+    """Tidy records: ``certified_accuracy@<radius>`` per radius, plus ``abstain_rate`` and
+    ``certify_alpha`` (the certificates hold with probability >= 1 - alpha). ``attack`` is
+    ``certificate`` (e.g. ``"smoothing_gaussian"`` or ``"smoothing_substitution"``).
+
+    Example:
+        >>> cs = [Certificate(0, 0, .9, .5, 90, 100), Certificate(1, ABSTAIN, .4, 0., 40, 100)]
+        >>> recs = certified_records(cs, [0.0, 0.5], certificate="smoothing_gaussian",
+        ...                          alpha=0.001, experiment="cert", model="toy", task="nli",
+        ...                          train_lang="L0", eval_lang="L0")
+        >>> [(r.metric, r.value) for r in recs]
+        [('certified_accuracy@0', 0.5), ('certified_accuracy@0.5', 0.5), ('abstain_rate', 0.5), ('certify_alpha', 0.001)]
+    """  # noqa: E501
+    if not certificate or certificate == "none":
+        raise ValueError("certificate must name the smoothing (e.g. 'smoothing_gaussian')")
+    n = len(certificates)
+    rows = [(f"certified_accuracy@{r:g}", acc) for r, acc in
+            certified_accuracy(certificates, radii)]
+    rows.append(("abstain_rate", sum(c.prediction == ABSTAIN for c in certificates) / n))
+    rows.append(("certify_alpha", float(alpha)))
+    return [Record(experiment=experiment, model=model, method=method, task=task,
+                   train_lang=train_lang, eval_lang=eval_lang, metric=m, value=float(v), n=n,
+                   seed=seed, premise_lang=premise_lang, hypothesis_lang=hypothesis_lang,
+                   attack=certificate) for m, v in rows]
+
+
 __all__ = [
     "ABSTAIN",
     "Certificate",
     "GaussianSmoothing",
     "SubstitutionSmoothing",
     "certified_accuracy",
+    "certified_records",
     "certify_gaussian",
     "certify_pairs_gaussian",
     "certify_substitution",

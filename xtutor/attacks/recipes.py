@@ -174,14 +174,15 @@ class PGDConfig:
 
     Attributes:
         epsilon: radius of the L2 ball, relative to the mean L2 norm of the perturbed token
-            embeddings (so 0.5 allows moving the sequence by half a typical word vector norm
-            times sqrt(number of perturbed tokens)); ``absolute=True`` makes it absolute.
+            embeddings times sqrt(number of perturbed tokens): 0.2 moves the whole sequence
+            as far as moving every token by a fifth of a typical word vector's norm;
+            ``absolute=True`` makes it an absolute L2 radius.
         steps, step_size: PGD iterations and step (a fraction of epsilon).
         sides: which side's word embeddings move (special tokens never move).
         batch_size, max_length: batching of the gradient computations.
     """
 
-    epsilon: float = 0.5
+    epsilon: float = 0.2
     steps: int = 10
     step_size: float = 0.25
     absolute: bool = False

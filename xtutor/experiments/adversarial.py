@@ -84,7 +84,7 @@ class AdversarialConfig:
     max_candidates: int = 16
     beam_width: int = 4
     max_candidates_per_round: int = 2000
-    pgd_epsilon: float = 0.5
+    pgd_epsilon: float = 0.2
     pgd_steps: int = 10
     batch_size: int = 256
     max_length: int = 128
