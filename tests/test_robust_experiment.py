@@ -19,24 +19,25 @@ from xtutor.runner import load_config, run_config
 
 
 def test_robust_transfer_tiny_records_the_generalized_matrix_and_costs() -> None:
-    res = robust_transfer("tiny", seeds=[0], methods=["plain", "freelb", "codeswitch"],
-                          tasks=["nli", "paws"],
-                          settings=RobustSettings(overrides=(("mlm.steps", 5),)))
+    res = robust_transfer("tiny", seeds=[0], methods=["plain", "codeswitch"],
+                          tasks=["nli", "paws"], settings=RobustSettings(
+                              overrides=(("mlm.steps", 5), ("nli_train", 96),
+                                         ("nli_test", 30))))
     df = res.frame()
     acc = df[df.metric == "accuracy"]
     # 3 languages -> 9 (premise, hypothesis) pairs per method and task
-    assert len(acc) == 3 * 2 * 9
+    assert len(acc) == 2 * 2 * 9
     assert set(acc.eval_lang) >= {"L0", "L1", "L2", "L0-L1", "L2-L0"}
-    assert acc.value.between(0, 1).all() and (acc.n == 60).all()
+    assert acc.value.between(0, 1).all() and (acc.n == 30).all()
     assert set(acc.task) == {"nli", "paws"} and (acc.train_lang == "L0").all()
     assert all(r.config_hash for r in res.records)
     secs = df[df.metric == "train_seconds"]
-    assert len(secs) == 6 and (secs.value > 0).all() and (secs.n == 7).all()
+    assert len(secs) == 4 and (secs.value > 0).all() and (secs.n == 3).all()
     ratio = res.cost_ratio()
     assert ratio.loc["plain", "mean"] == pytest.approx(1.0)
-    assert set(ratio.index) == {"plain", "freelb", "codeswitch"}
+    assert set(ratio.index) == {"plain", "codeswitch"}
     table = res.accuracy_table()
-    assert ("mean", "zero-shot") in table.columns and len(table) == 6
+    assert ("mean", "zero-shot") in table.columns and len(table) == 4
 
 
 def test_run_config_robust_toy(tmp_path) -> None:

@@ -47,7 +47,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -299,13 +299,14 @@ def _train_and_eval(model: PreTrainedModel, tok: PreTrainedTokenizerBase, train:
 
 def robust_transfer(preset: str = "ci", seeds: Sequence[int] = (0, 1, 2),
                     methods: Sequence[str] = METHODS, tasks: Sequence[str] = ("nli", "paws"),
-                    settings: RobustSettings | None = None, show_progress: bool = False
-                    ) -> RobustResult:
+                    settings: RobustSettings | None = None, show_progress: bool = False,
+                    on_run: Callable[[dict[str, Any]], None] | None = None) -> RobustResult:
     """The toy study: for each seed, pretrain the lab encoder once, then fine-tune on L0 with
     each method and task and evaluate on the generalized matrix (see the module docstring).
 
     ``settings`` gives the method hyperparameters and lab ``overrides``; its ``preset``,
-    ``seeds``, ``methods`` and ``tasks`` are replaced by the arguments.
+    ``seeds``, ``methods`` and ``tasks`` are replaced by the arguments. ``on_run`` is called
+    with each run's timing row (seed, task, method, seconds, ...) as soon as it is done.
 
     Example:
         >>> res = robust_transfer("tiny", seeds=[0], methods=["plain", "free"], tasks=["nli"])
@@ -357,11 +358,19 @@ def robust_transfer(preset: str = "ci", seeds: Sequence[int] = (0, 1, 2),
                     model_name="toy-mlm", train_lang=src, seed=seed, show_progress=show_progress)
                 records += recs
                 timings.append(timing)
+                if on_run is not None:
+                    on_run({**timing, "zero_shot": _zero_shot_mean(recs, src)})
     return RobustResult(stamp(records, asdict(s)), pd.DataFrame(timings))
 
 
-def robust_xnli(settings: RobustSettings | None = None, show_progress: bool = False
-                ) -> RobustResult:
+def _zero_shot_mean(records: list[Record], src: str) -> float:
+    vals = [r.value for r in records if r.metric == "accuracy"
+            and r.premise_lang == r.hypothesis_lang and r.premise_lang != src]
+    return sum(vals) / len(vals) if vals else float("nan")
+
+
+def robust_xnli(settings: RobustSettings | None = None, show_progress: bool = False,
+                on_run: Callable[[dict[str, Any]], None] | None = None) -> RobustResult:
     """The real-data study: ``settings.model`` (default ``e5-small-offline``) fine-tuned on a
     subsample of English XNLI dev, evaluated zero-shot on subsampled test sets of
     ``settings.languages`` and every mixed-language pair (sizes: ``XNLI_PROFILES``).
@@ -423,6 +432,8 @@ def robust_xnli(settings: RobustSettings | None = None, show_progress: bool = Fa
                 model_name=s.model, train_lang="en", seed=seed, show_progress=show_progress)
             records += recs
             timings.append(timing)
+            if on_run is not None:
+                on_run({**timing, "zero_shot": _zero_shot_mean(recs, "en")})
     return RobustResult(stamp(records, asdict(s)), pd.DataFrame(timings))
 
 
