@@ -218,7 +218,9 @@ def pgd_perturbation(loss_fn: Callable[[torch.Tensor], torch.Tensor], embeds: to
 
 class AdversarialTraining(Regularizer):
     """Embedding-space adversarial training (``pgd``, ``freelb`` or ``free``) for
-    :func:`xtutor.training.finetune`; see the module docstring for the objectives.
+    :func:`xtutor.training.finetune`; see the module docstring for the objectives. The extra
+    terms of other regularisers (consistency, contrastive) are added once per step: to the
+    clean pass (``pgd``), to the first pass (``freelb``) or to the single pass (``free``).
 
     Example:
         >>> AdversarialTraining(AdversarialConfig(method="free")).name
