@@ -131,8 +131,8 @@ class RobustSettings:
     seeds: tuple[int, ...] = (0, 1, 2)
     methods: tuple[str, ...] = METHODS
     adv_steps: int = 2
-    adv_step_size: float = 0.25
-    adv_epsilon: float = 0.5
+    adv_step_size: float = 0.025
+    adv_epsilon: float = 0.05
     adv_norm: str = "l2"
     smoothing_rate: float = 0.15
     smoothing_noise: float = 0.02
