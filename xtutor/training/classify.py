@@ -313,7 +313,8 @@ def finetune(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, train: 
             batch = {k: v.to(device) for k, v in
                      collate([items[j] for j in local], tokenizer.pad_token_id).items()}
         mask = token_mask(batch["input_ids"], batch.get("attention_mask"),
-                          special if adv is None or adv.config.skip_special else ())
+                          special if adv is None or adv.config.skip_special else ()) \
+            if regs else batch["attention_mask"].bool()
 
         def objective(delta: torch.Tensor | None, with_extras: bool, sync: bool,
                       step: int = i, batch: dict[str, torch.Tensor] = batch,
