@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from xtutor.experiments.adversarial import experiment as _adversarial
 from xtutor.experiments.robust import experiment as _robust
 from xtutor.experiments.tatoeba import experiment as _tatoeba
 from xtutor.results import Record
@@ -44,7 +45,8 @@ def _allow(settings: dict[str, Any], allowed: set[str], kind: str) -> None:
 
 
 #: Experiment kinds known to ``xtutor run``.
-EXPERIMENTS: dict[str, Experiment] = {"lab": _lab, "robust": _robust, "tatoeba": _tatoeba}
+EXPERIMENTS: dict[str, Experiment] = {"adversarial": _adversarial, "lab": _lab,
+                                      "robust": _robust, "tatoeba": _tatoeba}
 
 
 def load_config(path: str | Path) -> dict[str, Any]:

@@ -5,4 +5,12 @@ that :mod:`xtutor.runner` registers in ``EXPERIMENTS``.
 
 - :mod:`xtutor.experiments.tatoeba`: translation retrieval on the Tatoeba test sets with a
   real multilingual encoder (``experiment: tatoeba``).
+- :mod:`xtutor.experiments.robust`: noise-robust fine-tuning and zero-shot / generalized
+  transfer (``experiment: robust``; chapter 3).
+- :mod:`xtutor.experiments.adversarial`: attacks per language on a fine-tuned toy classifier
+  (``experiment: adversarial``; chapter 4).
+
+The chapters' studies that are called from notebooks rather than configs live here too:
+:mod:`xtutor.experiments.encoders` (chapter 1) and :mod:`xtutor.experiments.contrastive`
+(chapter 2).
 """
