@@ -121,3 +121,49 @@ def test_e5_on_xnli_with_muse_and_swadesh():
         for r in rep.results:
             assert r.perturbed.premise == r.original.premise and r.words_changed <= 1
     assert set(study.frame().eval_lang) == {"en", "es"}
+
+
+def test_translation_classes_partition_the_words():
+    from xtutor.certify import overlap_ratio
+    from xtutor.experiments.adversarial import translation_classes
+    from xtutor.toyworld import ToyWorld, WorldConfig
+
+    w = ToyWorld(WorldConfig(n_languages=3, n_entities=8, n_attributes=4, n_verbs=4, seed=0))
+    table = translation_classes(w)
+    for a, b in w.dictionary("L0", "L2"):
+        if a != b:
+            assert b in table[a] and a in table[b]
+    # closed classes: every substitution keeps the class, so SAFER's overlap ratio is 1
+    assert all(overlap_ratio(table, word) == 1.0 for word in table)
+    assert all(word not in neighbours for word, neighbours in table.items())
+
+
+def test_toy_robustness_study_records_methods_attacks_and_certificates():
+    from xtutor.experiments.adversarial import RobustnessConfig, toy_robustness_study
+
+    torch.set_num_threads(1)
+    seen = []
+    cfg = RobustnessConfig("tiny", seeds=(0,), methods=("plain", "codeswitch"), nli_train=64,
+                           epochs=1.0, lr=1e-3, n_attack=3,
+                           attack=AdversarialConfig(attacks=("char_noise", "embedding_pgd"),
+                                                    pgd_steps=2),
+                           certify_langs=("L1",), n_certify=2, certify_n=8, certify_n0=4,
+                           gaussian_radii=(0.0, 0.5), substitution_radii=(0, 2))
+    study = toy_robustness_study(cfg, on_run=seen.append)
+    df = study.frame()
+    assert [d["method"] for d in seen] == ["plain", "codeswitch"]
+    assert set(df.method) == {"plain", "codeswitch"}
+    assert set(df.attack) == {"none", "char_noise", "embedding_pgd", "smoothing_gaussian",
+                              "smoothing_substitution"}
+    cert = df[df.attack == "smoothing_substitution"]
+    assert set(cert.metric) >= {"certified_accuracy@0", "certified_accuracy@2", "abstain_rate"}
+    assert set(cert.eval_lang) == {"L1"}
+    att = df[df.metric == "attacked_accuracy"]
+    assert (att.n == 3).all() and set(att.eval_lang) == {"L0", "L1", "L2"}
+
+
+def test_robustness_config_refuses_unknown_methods():
+    from xtutor.experiments.adversarial import RobustnessConfig
+
+    with pytest.raises(ValueError, match="unknown method"):
+        RobustnessConfig(methods=("plain", "magic"))

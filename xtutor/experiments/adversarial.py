@@ -360,3 +360,242 @@ def run_adversarial(settings: Mapping[str, Any] | None, out_dir: str | Path,
 def experiment(settings: dict[str, Any], out: Path, show_progress: bool) -> list[Record]:
     """The ``xtutor run`` entry point (``experiment: adversarial``)."""
     return run_adversarial(settings, out, show_progress).records
+
+
+def translation_classes(world: Any) -> dict[str, list[str]]:
+    """A substitution table for the toy family: every word maps to the other members of its
+    translation class (the word and its translations into every language of ``world``, by
+    :meth:`ToyWorld.dictionary` from the source language, merged when they share a form).
+
+    The classes partition the words, so for substitution smoothing
+    (:func:`xtutor.certify.certify_substitution`) every overlap ratio is 1: a smoothed
+    classifier that randomises each word over its class is certified against code-switching
+    any number of them.
+
+    Example:
+        >>> from xtutor.toyworld import ToyWorld, WorldConfig
+        >>> w = ToyWorld(WorldConfig(n_languages=3))
+        >>> t = translation_classes(w)
+        >>> a, b = w.dictionary("L0", "L1")[0]
+        >>> b in t[a] and a in t[b]
+        True
+    """
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    src = world.languages[0]
+    for lang in world.languages[1:]:
+        for a, b in world.dictionary(src, lang):
+            parent[find(a)] = find(b)
+    classes: dict[str, list[str]] = {}
+    for w in parent:
+        classes.setdefault(find(w), []).append(w)
+    return {w: [v for v in members if v != w]
+            for members in classes.values() for w in members}
+
+
+@dataclass(frozen=True)
+class RobustnessConfig:
+    """Sizes of :func:`toy_robustness_study`.
+
+    Attributes:
+        lab_preset: the lab preset whose (cached) MLM encoder is fine-tuned.
+        seeds, methods: seeds, and methods of :mod:`xtutor.experiments.robust` (``plain``,
+            ``pgd``, ``freelb``, ``free``, ``smoothing``, ``codeswitch``, ...).
+        nli_train, epochs, lr: fine-tuning size and learning rate (``None``: the preset's).
+        n_attack: attacked pairs per language; attack: the attacks' settings.
+        certify_langs, n_certify: languages and pairs per language to certify.
+        sigma, gaussian_radii: Gaussian smoothing on word embeddings and the L2 radii reported.
+        substitution_radii: numbers of substituted words reported (translation-class
+            substitution smoothing, :func:`translation_classes`).
+        certify_n0, certify_n, alpha, certify_batch: the smoothing's sampling.
+        robust: the methods' hyperparameters (:class:`~xtutor.experiments.robust.RobustSettings`
+            fields, e.g. ``{"adv_steps": 2}``).
+    """
+
+    lab_preset: str = "ci"
+    seeds: tuple[int, ...] = (0, 1, 2)
+    methods: tuple[str, ...] = ("plain", "free", "codeswitch")
+    nli_train: int | None = None
+    epochs: float | None = None
+    lr: float | None = None
+    n_attack: int = 60
+    attack: AdversarialConfig = field(default_factory=AdversarialConfig)
+    certify_langs: tuple[str, ...] = ("L0", "L1")
+    n_certify: int = 40
+    sigma: float = 0.25
+    gaussian_radii: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0)
+    substitution_radii: tuple[float, ...] = (0, 1, 2, 4, 8)
+    certify_n0: int = 32
+    certify_n: int = 256
+    alpha: float = 0.01
+    certify_batch: int = 256
+    robust: tuple[tuple[str, Any], ...] = ()
+
+    def __post_init__(self) -> None:
+        from xtutor.experiments.robust import METHODS
+
+        for name in ("seeds", "methods", "certify_langs", "gaussian_radii",
+                     "substitution_radii"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+        if isinstance(self.robust, Mapping):
+            object.__setattr__(self, "robust", tuple(sorted(self.robust.items())))
+        bad = [m for m in self.methods if m not in METHODS]
+        if bad or not self.methods:
+            raise ValueError(f"unknown method(s) {bad}; choose from {METHODS}")
+        if not self.seeds or self.n_attack < 1 or self.n_certify < 0:
+            raise ValueError("RobustnessConfig needs seeds, n_attack >= 1 and n_certify >= 0")
+
+
+def toy_robustness_study(config: RobustnessConfig | None = None,
+                         cache_dir: str | Path | None = None,
+                         on_run: Any = None) -> AdversarialStudy:
+    """Fine-tune the lab preset's MLM encoder on ``L0`` NLI with each method of ``config``
+    (one encoder per seed, shared by the methods, cached in ``cache_dir`` as in
+    :func:`xtutor.experiments.encoders.pretrained_toy`), attack every language
+    (:func:`adversarial_study`; ``method`` set in the records) and certify ``certify_langs``
+    with Gaussian smoothing on word embeddings (``attack = smoothing_gaussian``, radius in L2
+    embedding units) and translation-class substitution smoothing (``attack =
+    smoothing_substitution``, radius in words). Also records ``train_seconds`` per run.
+    ``on_run(dict)`` is called after each (seed, method). Records are unstamped.
+
+    Example:
+        >>> cfg = RobustnessConfig("tiny", seeds=(0,), methods=("plain",), n_attack=4,
+        ...                        attack=AdversarialConfig(attacks=("char_noise",)),
+        ...                        n_certify=2, certify_n=16, certify_n0=8)
+        >>> st = toy_robustness_study(cfg)
+        >>> sorted(set(st.frame().attack))
+        ['char_noise', 'none', 'smoothing_gaussian', 'smoothing_substitution']
+    """
+    from dataclasses import replace
+
+    from xtutor.certify import (
+        GaussianSmoothing,
+        SubstitutionSmoothing,
+        certified_records,
+        certify_pairs_gaussian,
+        certify_substitution,
+    )
+    from xtutor.experiments.encoders import pretrained_toy
+    from xtutor.experiments.robust import RobustSettings, _regularizers
+    from xtutor.lab import LabConfig
+    from xtutor.toyworld import ToyWorld
+    from xtutor.training.classify import finetune
+
+    cfg = config or RobustnessConfig()
+    settings = RobustSettings(**dict(cfg.robust))
+    records: list[Record] = []
+    examples: list[dict[str, Any]] = []
+    reports: dict[tuple[str, str], AttackReport] = {}
+    for seed in cfg.seeds:
+        lab = LabConfig.preset(cfg.lab_preset, seed)
+        world = ToyWorld(lab.world)
+        enc, tok = pretrained_toy(lab, world, cache_dir=cache_dir)
+        src, others = world.languages[0], world.languages[1:]
+        ft = replace(lab.finetune, epochs=cfg.epochs or lab.finetune.epochs,
+                     lr=cfg.lr or lab.finetune.lr)
+        train = world.nli(cfg.nli_train or lab.nli_train, src, seed=1_000 + seed)
+        tables = {lang: world.dictionary(src, lang) for lang in others}
+        datasets = {lang: world.nli(cfg.n_attack, lang, seed=2_000 + seed)
+                    for lang in world.languages}
+        classes = translation_classes(world)
+        name = f"toy-mlm-{cfg.lab_preset}"
+        for method in cfg.methods:
+            t0 = time.perf_counter()
+            clf, losses = finetune(enc, tok, train, ft, show_progress=False,
+                                   regularizers=_regularizers(method, settings, tables, []))
+            clf.eval()
+            seconds = time.perf_counter() - t0
+            records.append(Record(experiment=KIND, model=name, method=method, task="nli",
+                                  train_lang=src, eval_lang=src, metric="train_seconds",
+                                  value=seconds, n=len(losses), seed=seed))
+            nt, dicts = toy_resources(world, clf, tok)
+            st = adversarial_study(clf, tok, datasets, neighbour_tables=nt, dictionaries=dicts,
+                                   config=cfg.attack, model_name=name, train_lang=src,
+                                   method=method, seed=seed)
+            records += st.records
+            examples += [{**e, "method": method, "seed": seed} for e in st.examples]
+            reports.update({(f"{lang}/{method}/{seed}", a): r
+                            for (lang, a), r in st.reports.items()})
+            victim = Victim.from_model(clf, tok, train.label_names,
+                                       batch_size=cfg.attack.batch_size)
+            for lang in cfg.certify_langs if cfg.n_certify else ():
+                data = world.nli(cfg.n_certify, lang, seed=3_000 + seed)
+                common = {"experiment": KIND, "model": name, "task": "nli", "train_lang": src,
+                          "eval_lang": lang, "seed": seed, "method": method,
+                          "alpha": cfg.alpha}
+                g = certify_pairs_gaussian(clf, tok, data, GaussianSmoothing(
+                    sigma=cfg.sigma, n0=cfg.certify_n0, n=cfg.certify_n, alpha=cfg.alpha,
+                    batch_size=cfg.certify_batch, seed=seed))
+                records += certified_records(g, cfg.gaussian_radii,
+                                             certificate="smoothing_gaussian", **common)
+                s = certify_substitution(victim, data, classes, SubstitutionSmoothing(
+                    n0=cfg.certify_n0, n=cfg.certify_n, alpha=cfg.alpha,
+                    batch_size=cfg.certify_batch, seed=seed))
+                records += certified_records(s, cfg.substitution_radii,
+                                             certificate="smoothing_substitution", **common)
+            if on_run is not None:
+                on_run({"seed": seed, "method": method, "train_seconds": round(seconds, 1)})
+    return AdversarialStudy(records, examples, reports)
+
+
+def xnli_adversarial_study(model_name: str = "e5-small-offline", *, n_train: int = 200,
+                           epochs: float = 1.0, n_attack: int = 24,
+                           languages: Sequence[str] = ("en", "es"),
+                           targets: Sequence[str] = ("es", "de", "fr"), seed: int = 0,
+                           config: AdversarialConfig | None = None, max_length: int = 64,
+                           lr: float = 3e-5, data_dir: str | Path | None = None
+                           ) -> AdversarialStudy:
+    """``model_name`` fine-tuned briefly on ``n_train`` pairs of English XNLI *dev* (no XNLI
+    training data offline), then ``n_attack`` test pairs of each of ``languages`` attacked
+    (:func:`adversarial_study`; code-switching with the MUSE / Swadesh dictionaries of
+    :func:`real_resources`, into ``targets``). ``data_dir``: the shared data folder. Records
+    carry ``train_seconds`` too; ``method`` is ``plain``.
+
+    Example:
+        >>> xnli_adversarial_study(n_train=16, n_attack=4)  # doctest: +SKIP
+    """
+    from xtutor.data.paths import require_shared_data
+    from xtutor.data.xnli import load_xnli
+    from xtutor.models import load_encoder
+    from xtutor.training.classify import FinetuneConfig, finetune
+
+    cfg = config or AdversarialConfig(attacks=("char_noise", "code_switch"))
+    root = Path(data_dir) if data_dir is not None else require_shared_data()
+    enc, tok = load_encoder(model_name)
+    train = load_xnli("en", "dev", root / "xnli").subset(n_train, seed=seed)
+    t0 = time.perf_counter()
+    clf, losses = finetune(enc, tok, train, FinetuneConfig(
+        epochs=epochs, batch_size=16, lr=lr, max_length=max_length, warmup_ratio=0.1,
+        seed=seed), show_progress=False)
+    clf.eval()
+    seconds = time.perf_counter() - t0
+    datasets = {lang: load_xnli(lang, "test", root / "xnli").subset(n_attack, seed=1_000 + seed)
+                for lang in languages}
+    tables, dicts = real_resources(datasets, clf, tok, targets=targets, data_dir=root)
+    cfg = replace_config(cfg, max_length=max_length)
+    st = adversarial_study(clf, tok, datasets, neighbour_tables=tables, dictionaries=dicts,
+                           config=cfg, model_name=model_name, train_lang="en",
+                           method="plain", seed=seed)
+    st.records.append(Record(experiment=KIND, model=model_name, method="plain", task="nli",
+                             train_lang="en", eval_lang="en", metric="train_seconds",
+                             value=seconds, n=len(losses), seed=seed))
+    return st
+
+
+def replace_config(config: AdversarialConfig, **changes: Any) -> AdversarialConfig:
+    """``config`` with ``changes`` (a frozen dataclass helper).
+
+    Example:
+        >>> replace_config(AdversarialConfig(), pgd_steps=3).pgd_steps
+        3
+    """
+    from dataclasses import replace
+
+    return replace(config, **changes)
