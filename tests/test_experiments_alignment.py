@@ -143,3 +143,12 @@ def test_sentence_alignment_beats_no_alignment_on_the_tiny_world() -> None:
     df = _frame(contrastive.contrastive_study(cfg, show_progress=False))
     ret = df[df.metric == "retrieval_acc_cosine"].groupby("method").value.mean()
     assert ret["sentence"] > ret["none"] + 0.2
+
+
+def test_shuffled_image_control_has_the_same_images_in_another_order() -> None:
+    w = ToyWorld(LabConfig.preset("tiny").world)
+    caps, x = alignment_data(w, "image-pivot", seed=0, n_pairs=8, n_captions=20)["images"]
+    caps2, y = alignment_data(w, "image-shuffled", seed=0, n_pairs=8, n_captions=20)["images"]
+    assert caps == caps2 and x.shape == y.shape
+    assert not (x == y).all()
+    assert sorted(map(tuple, x.round(6))) == sorted(map(tuple, y.round(6)))

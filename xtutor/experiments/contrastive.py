@@ -9,7 +9,8 @@ models), each *method* continues training with :func:`xtutor.training.align`:
 - ``sentence+word``: both, weight 1 each;
 - ``image-pivot``: no parallel text at all; captions of every language are each paired with a
   synthetic image of their own meaning (CLIP loss), and each language sees *different*
-  meanings, so cross-lingual alignment can only come through the shared image space.
+  meanings, so cross-lingual alignment can only come through the shared image space;
+- ``image-shuffled`` (control): the same captions and images with the images shuffled.
 
 Each aligned encoder is measured with :func:`xtutor.experiments.encoders.toy_alignment_metrics`
 (retrieval, AER and language-ID by layer) and by zero-shot NLI transfer (fine-tune on ``L0``,
@@ -39,6 +40,9 @@ from xtutor.training import AlignConfig, align
 
 #: The alignment methods of chapter 2, in display order.
 METHODS: tuple[str, ...] = ("none", "sentence", "word", "sentence+word", "image-pivot")
+#: Negative controls: the image pivot with images shuffled across captions (same images, same
+#: captions, no caption-image correspondence), which should align nothing.
+CONTROLS: tuple[str, ...] = ("image-shuffled",)
 
 
 @dataclass(frozen=True)
@@ -50,8 +54,8 @@ class ContrastiveConfig:
         methods: subset of :data:`METHODS`.
         pairs_per_language: parallel pairs ``L0``-``Lk`` per target language (text methods).
         captions_per_language: captions (each with its image) per language (image pivot).
-        text_steps, pivot_steps: optimisation steps of :func:`align` (the pivot gets more: it
-            sees each meaning once per language and learns through a projector).
+        text_steps, pivot_steps: optimisation steps of :func:`align` for the parallel-text
+            methods and for the image methods (equal by default, for a fair comparison).
         batch_size, lr: of :func:`align`.
         n_eval_pairs, aer_pairs, probe_per_language: evaluation sizes (held-out streams).
         nli: whether to measure zero-shot NLI transfer (the slowest part).
@@ -63,7 +67,7 @@ class ContrastiveConfig:
     methods: tuple[str, ...] = METHODS
     pairs_per_language: int = 512
     captions_per_language: int = 512
-    text_steps: int = 300
+    text_steps: int = 600
     pivot_steps: int = 600
     batch_size: int = 32
     lr: float = 1e-3
@@ -74,10 +78,10 @@ class ContrastiveConfig:
     curve_sizes: tuple[int, ...] = (32, 128, 512)
 
     def __post_init__(self) -> None:
-        unknown = [m for m in self.methods if m not in METHODS]
+        unknown = [m for m in self.methods if m not in METHODS + CONTROLS]
         if unknown:
             raise ValueError(f"ContrastiveConfig.methods: unknown method(s) {unknown}; "
-                             f"choose from {list(METHODS)}")
+                             f"choose from {list(METHODS + CONTROLS)}")
         if not self.seeds:
             raise ValueError("ContrastiveConfig.seeds is empty: give at least one seed")
         for name in ("pairs_per_language", "captions_per_language", "text_steps", "pivot_steps"):
@@ -95,8 +99,8 @@ def alignment_data(world: ToyWorld, method: str, seed: int, n_pairs: int, n_capt
 
     Parallel pairs come from stream ``20_000 + seed``; the pivot's meanings from streams
     ``30_000 + 100 * seed + i`` (one per language ``i``, so languages share no sentence) and
-    its image noise from ``40_000 + 100 * seed + i``. None of these streams is used for
-    evaluation.
+    its image noise from ``40_000 + 100 * seed + i``. ``image-shuffled`` permutes the images
+    (stream ``50_000 + seed``). None of these streams is used for evaluation.
 
     Example:
         >>> from xtutor.toyworld import WorldConfig
@@ -110,16 +114,19 @@ def alignment_data(world: ToyWorld, method: str, seed: int, n_pairs: int, n_capt
         pairs = [p for lang in langs[1:]
                  for p in world.parallel(langs[0], lang, n_pairs, seed=20_000 + seed)]
         return {"pairs": pairs}
-    if method == "image-pivot":
+    if method in ("image-pivot", "image-shuffled"):
         captions: list[str] = []
         feats = []
         for i, lang in enumerate(langs):
             meanings = world.sample_meanings(n_captions, seed=30_000 + 100 * seed + i)
             captions += [world.render(m, lang).text for m in meanings]
             feats.append(world.images(meanings, seed=40_000 + 100 * seed + i))
-        return {"images": (captions, np.concatenate(feats))}
-    raise ValueError(f"method must be one of {[m for m in METHODS if m != 'none']}, got "
-                     f"{method!r}")
+        x = np.concatenate(feats)
+        if method == "image-shuffled":
+            x = x[np.random.default_rng(50_000 + seed).permutation(len(x))]
+        return {"images": (captions, x)}
+    raise ValueError(f"method must be one of {[m for m in METHODS + CONTROLS if m != 'none']}, "
+                     f"got {method!r}")
 
 
 def align_config(method: str, cfg: ContrastiveConfig, seed: int) -> AlignConfig:
@@ -131,10 +138,10 @@ def align_config(method: str, cfg: ContrastiveConfig, seed: int) -> AlignConfig:
         return AlignConfig(steps=cfg.text_steps, sentence_weight=0.0, word_weight=1.0, **common)
     if method == "sentence+word":
         return AlignConfig(steps=cfg.text_steps, word_weight=1.0, **common)
-    if method == "image-pivot":
+    if method in ("image-pivot", "image-shuffled"):
         return AlignConfig(steps=cfg.pivot_steps, **common)
-    raise ValueError(f"method must be one of {[m for m in METHODS if m != 'none']}, got "
-                     f"{method!r}")
+    raise ValueError(f"method must be one of {[m for m in METHODS + CONTROLS if m != 'none']}, "
+                     f"got {method!r}")
 
 
 def align_toy(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, world: ToyWorld,
