@@ -16,6 +16,12 @@ Swadesh lists (``../shared/data`` or ``$XTUTOR_DATA_DIR``) and neighbours over t
 the datasets. :func:`experiment` is the ``experiment: adversarial`` kind for ``xtutor run``
 (toy family: pretrain, fine-tune on ``L0``, attack every language).
 
+Chapter 4: :func:`toy_robustness_study` fine-tunes the cached toy encoder with the robust
+methods of :mod:`xtutor.experiments.robust`, attacks every language and certifies with
+randomized smoothing (Gaussian on embeddings; substitution over :func:`translation_classes`);
+:func:`xnli_adversarial_study` fine-tunes e5 briefly on English XNLI dev and attacks XNLI test
+pairs.
+
 Example:
     >>> cfg = AdversarialConfig(attacks=("char_noise",), max_word_fraction=0.1)
     >>> cfg.attacks, cfg.sides
