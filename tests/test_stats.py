@@ -48,10 +48,12 @@ def test_paired_difference_pairs_by_seed_and_detects_mismatch() -> None:
     d = np.array([0.05, 0.07, 0.04])
     assert r.mean == pytest.approx(d.mean()) and r.wins == 3 and r.n == 3
     assert r.significant and r.p_value < 0.05
+    assert r.verdict == "significantly higher than"
     # unpaired, the between-seed spread would hide the effect; paired it does not
     assert mean_ci([0.55, 0.47, 0.64])[1] < mean_ci([0.5, 0.4, 0.6])[2]
     flipped = paired_difference(df, "method", "a", "b")
     assert flipped.mean == pytest.approx(-r.mean) and not flipped.wins
+    assert flipped.verdict == "significantly lower than"
     with pytest.raises(ValueError, match="same units"):
         paired_difference(df.iloc[:5], "method", "b", "a")
     with pytest.raises(ValueError, match="no rows with method == 'c'"):
@@ -63,6 +65,7 @@ def test_paired_difference_without_an_effect_is_not_significant() -> None:
                        "value": [0.5, 0.52, 0.5, 0.47, 0.5, 0.51, 0.5, 0.49]})
     r = paired_difference(df, "method", "b", "a")
     assert not r.significant and r.p_value > 0.5
+    assert r.verdict == "not significantly different from"
     assert "95% CI" in str(r)
 
 

@@ -102,6 +102,19 @@ class PairedComparison:
         """Whether the 95% interval excludes zero."""
         return bool(self.ci_low > 0 or self.ci_high < 0)
 
+    @property
+    def verdict(self) -> str:
+        """What the interval says, in words, for prose: ``"significantly higher than"``,
+        ``"significantly lower than"`` or ``"not significantly different from"``.
+
+        Example:
+            >>> PairedComparison(0.1, 0.05, 0.15, 0.01, 3, 3).verdict
+            'significantly higher than'
+        """
+        if not self.significant:
+            return "not significantly different from"
+        return "significantly higher than" if self.mean > 0 else "significantly lower than"
+
     def __str__(self) -> str:
         return (f"{self.mean:+.3f} [95% CI {self.ci_low:+.3f}, {self.ci_high:+.3f}], "
                 f"paired t-test p={self.p_value:.3g}, n={self.n}")
