@@ -36,8 +36,23 @@ def test_robust_transfer_tiny_records_the_generalized_matrix_and_costs() -> None
     ratio = res.cost_ratio()
     assert ratio.loc["plain", "mean"] == pytest.approx(1.0)
     assert set(ratio.index) == {"plain", "codeswitch"}
+    per_run = res.cost_frame("seconds")
+    assert len(per_run) == 4 and (per_run[per_run.method == "plain"].ratio == 1.0).all()
+    assert per_run.groupby("method").ratio.mean()["codeswitch"] == \
+        pytest.approx(res.cost_ratio("seconds").loc["codeswitch", "mean"])
     table = res.accuracy_table()
     assert ("mean", "zero-shot") in table.columns and len(table) == 4
+    groups = res.group_frame()
+    assert set(groups.group) == {"source", "zero-shot", "mixed"} and len(groups) == 2 * 2 * 3
+    zs = acc[(acc.premise_lang == acc.hypothesis_lang) & (acc.eval_lang != "L0")]
+    want = zs[(zs.method == "codeswitch") & (zs.task == "nli")].value.mean() - \
+        zs[(zs.method == "plain") & (zs.task == "nli")].value.mean()
+    g = res.gain_by_group("codeswitch", task="nli")
+    assert len(g) == 3 and set(g.task) == {"nli"}
+    assert g.set_index("group").value["zero-shot"] == pytest.approx(want)
+    assert (res.gain_by_group("plain").value == 0).all()
+    with pytest.raises(ValueError, match="no accuracy records"):
+        res.gain_by_group("pgd")
 
 
 def test_run_config_robust_toy(tmp_path) -> None:
@@ -90,3 +105,24 @@ def test_robust_xnli_e5_smoke() -> None:
     assert (acc.n == 8).all() and acc.value.between(0, 1).all()
     assert (acc.model == "e5-small-offline").all() and (acc.task == "xnli").all()
     assert res.timings.steps.tolist() == [1]
+
+
+def test_robust_transfer_cache_dir_shares_the_preset_encoders(tmp_path) -> None:
+    from xtutor.experiments.encoders import pretrained_toy
+    from xtutor.lab import LabConfig
+
+    settings = RobustSettings(overrides=(("mlm.steps", 5), ("nli_train", 64),
+                                         ("nli_test", 20)))
+    kw = {"seeds": [0], "methods": ["plain"], "tasks": ["nli"], "settings": settings}
+    plain = robust_transfer("tiny", **kw)
+    cached = robust_transfer("tiny", cache_dir=tmp_path, **kw)
+    # the fine-tuning overrides are not part of the cache key; the MLM override is
+    saved = sorted(p.name for p in tmp_path.iterdir())
+    assert len(saved) == 1 and saved[0].startswith("toy-mlm-")
+    key = LabConfig.preset("tiny", 0).override(**{"mlm.steps": 5})
+    pretrained_toy(key, cache_dir=tmp_path)  # loads, does not pretrain a second copy
+    assert sorted(p.name for p in tmp_path.iterdir()) == saved
+    acc = [r.value for r in plain.records if r.metric == "accuracy"]
+    assert [r.value for r in cached.records if r.metric == "accuracy"] == acc
+    again = robust_transfer("tiny", cache_dir=tmp_path, **kw)  # from the cache
+    assert [r.value for r in again.records if r.metric == "accuracy"] == acc

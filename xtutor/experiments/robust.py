@@ -204,23 +204,30 @@ class RobustResult:
         """The records as a DataFrame."""
         return pd.DataFrame([r.to_dict() for r in self.records])
 
-    def cost_ratio(self, column: str = "cpu_seconds") -> pd.DataFrame:
-        """Training time of each method relative to ``plain`` (same seed and task): mean, median
-        and count over runs. ``column``: ``cpu_seconds`` (process CPU time, the steadier
-        measure on a shared machine) or ``seconds`` (wall time)."""
+    def cost_frame(self, column: str = "cpu_seconds") -> pd.DataFrame:
+        """The timings, one row per run, with ``ratio``: the run's training time divided by
+        that of ``plain`` with the same seed and task (``column`` as in :meth:`cost_ratio`)."""
         t = self.timings
         if t.empty or "plain" not in set(t.method):
             raise ValueError("cost_ratio needs timings of the 'plain' method")
         if column not in ("cpu_seconds", "seconds"):
             raise ValueError(f"column must be 'cpu_seconds' or 'seconds', got {column!r}")
         plain = t[t.method == "plain"].set_index(["seed", "task"])[column]
-        r = t.assign(ratio=[v / plain[(sd, tk)] for v, sd, tk in
-                            zip(t[column], t.seed, t.task, strict=True)])
+        return t.assign(ratio=[v / plain[(sd, tk)] for v, sd, tk in
+                               zip(t[column], t.seed, t.task, strict=True)])
+
+    def cost_ratio(self, column: str = "cpu_seconds") -> pd.DataFrame:
+        """Training time of each method relative to ``plain`` (same seed and task): mean, median
+        and count over runs. ``column``: ``cpu_seconds`` (process CPU time, the steadier
+        measure on a shared machine) or ``seconds`` (wall time)."""
+        r = self.cost_frame(column)
         return r.groupby("method", sort=False).ratio.agg(["mean", "median", "count"])
 
-    def accuracy_table(self) -> pd.DataFrame:
-        """Mean accuracy (over seeds) per task and method: source language, zero-shot mean over
-        the other languages, and mixed-language pairs mean; with the std over seeds."""
+    def group_frame(self) -> pd.DataFrame:
+        """Mean accuracy per task, method, group and seed (columns ``task method group seed
+        value``); groups: ``source`` (both sides in the training language), ``zero-shot``
+        (both sides in one other language) and ``mixed`` (premise and hypothesis in different
+        languages: the generalized setting)."""
         df = self.frame()
         df = df[df.metric == "accuracy"].copy()
         src = df.train_lang
@@ -228,7 +235,34 @@ class RobustResult:
         same = df.premise_lang == df.hypothesis_lang
         df.loc[same & (df.premise_lang == src), "group"] = "source"
         df.loc[same & (df.premise_lang != src), "group"] = "zero-shot"
-        per_seed = df.groupby(["task", "method", "group", "seed"], sort=False).value.mean()
+        return df.groupby(["task", "method", "group", "seed"], sort=False).value.mean() \
+            .reset_index()
+
+    def gain_by_group(self, method: str, control: str = "plain", task: str | None = None
+                      ) -> pd.DataFrame:
+        """Per task, group and seed: accuracy of ``method`` minus that of ``control`` (columns
+        ``task group seed value``), e.g. to ask whether a regulariser gains more on mixed pairs
+        than on same-language pairs (``paired_difference(g, "group", "mixed", "zero-shot")``).
+        """
+        g = self.group_frame()
+        if task is not None:
+            g = g[g.task == task]
+        sides = {}
+        for name in (method, control):
+            part = g[g.method == name]
+            if part.empty:
+                raise ValueError(f"gain_by_group: no accuracy records of method {name!r}")
+            sides[name] = part.set_index(["task", "group", "seed"]).value
+        if set(sides[method].index) != set(sides[control].index):
+            raise ValueError(f"gain_by_group: {method!r} and {control!r} were not run on the "
+                             f"same tasks and seeds")
+        diff = sides[method] - sides[control].loc[sides[method].index]
+        return diff.rename("value").reset_index()
+
+    def accuracy_table(self) -> pd.DataFrame:
+        """Mean accuracy (over seeds) per task and method: source language, zero-shot mean over
+        the other languages, and mixed-language pairs mean; with the std over seeds."""
+        per_seed = self.group_frame().set_index(["task", "method", "group", "seed"]).value
         out = per_seed.groupby(["task", "method", "group"], sort=False).agg(["mean", "std"])
         return out.unstack("group")
 
@@ -300,9 +334,16 @@ def _train_and_eval(model: PreTrainedModel, tok: PreTrainedTokenizerBase, train:
 def robust_transfer(preset: str = "ci", seeds: Sequence[int] = (0, 1, 2),
                     methods: Sequence[str] = METHODS, tasks: Sequence[str] = ("nli", "paws"),
                     settings: RobustSettings | None = None, show_progress: bool = False,
-                    on_run: Callable[[dict[str, Any]], None] | None = None) -> RobustResult:
+                    on_run: Callable[[dict[str, Any]], None] | None = None,
+                    cache_dir: str | Path | None = None) -> RobustResult:
     """The toy study: for each seed, pretrain the lab encoder once, then fine-tune on L0 with
     each method and task and evaluate on the generalized matrix (see the module docstring).
+
+    With ``cache_dir`` the encoders come from
+    :func:`xtutor.experiments.encoders.pretrained_toy` (saved there, or loaded when chapters
+    1-2 saved them): the cache key is the preset's config with only the pretraining settings
+    (``world``, ``encoder``, ``mlm``, ``corpus_per_language``) of the ``overrides``, so
+    overriding the fine-tuning sizes still reuses the preset's encoders.
 
     ``settings`` gives the method hyperparameters and lab ``overrides``; its ``preset``,
     ``seeds``, ``methods`` and ``tasks`` are replaced by the arguments. ``on_run`` is called
@@ -332,7 +373,13 @@ def robust_transfer(preset: str = "ci", seeds: Sequence[int] = (0, 1, 2),
         src, others = langs[0], langs[1:]
         if not others:
             raise ValueError("the robust study needs at least 2 languages")
-        model, tok, _ = pretrain_toy_encoder(cfg, world, show_progress=show_progress)
+        if cache_dir is None:
+            model, tok, _ = pretrain_toy_encoder(cfg, world, show_progress=show_progress)
+        else:
+            from xtutor.experiments.encoders import pretrained_toy
+
+            model, tok = pretrained_toy(_pretraining_config(cfg, s.preset, seed), world,
+                                        cache_dir=cache_dir, show_progress=show_progress)
         tables = {lang: world.dictionary(src, lang) for lang in others}
         per_lang = max(2, s.contrastive_pairs // len(others))
         parallel = [p for i, lang in enumerate(others)
@@ -362,6 +409,17 @@ def robust_transfer(preset: str = "ci", seeds: Sequence[int] = (0, 1, 2),
                 if on_run is not None:
                     on_run({**timing, "zero_shot": _zero_shot_mean(recs, src)})
     return RobustResult(stamp(records, asdict(s)), pd.DataFrame(timings))
+
+
+def _pretraining_config(cfg: Any, preset: str, seed: int) -> Any:
+    """The preset's config for ``seed`` with the pretraining fields of ``cfg`` (the cache key of
+    the encoder: fine-tuning overrides do not change the pretrained model)."""
+    from dataclasses import replace
+
+    from xtutor.lab import LabConfig
+
+    return replace(LabConfig.preset(preset, seed=seed), world=cfg.world, encoder=cfg.encoder,
+                   mlm=cfg.mlm, corpus_per_language=cfg.corpus_per_language)
 
 
 def _zero_shot_mean(records: list[Record], src: str) -> float:
