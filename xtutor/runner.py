@@ -22,6 +22,7 @@ import yaml
 
 from xtutor.experiments.adversarial import experiment as _adversarial
 from xtutor.experiments.robust import experiment as _robust
+from xtutor.experiments.settings import reject_unknown
 from xtutor.experiments.tatoeba import experiment as _tatoeba
 from xtutor.results import Record
 
@@ -31,17 +32,10 @@ Experiment = Callable[[dict[str, Any], Path, bool], list[Record]]
 def _lab(settings: dict[str, Any], out: Path, show_progress: bool) -> list[Record]:
     from xtutor.lab import LabConfig, run_lab
 
-    _allow(settings, {"preset", "seed", "overrides"}, "lab")
+    reject_unknown(settings, {"preset", "seed", "overrides"}, "lab")
     cfg = LabConfig.preset(settings.get("preset", "default"), seed=int(settings.get("seed", 0)))
     cfg = cfg.override(**(settings.get("overrides") or {}))
     return run_lab(cfg, out, show_progress=show_progress).records
-
-
-def _allow(settings: dict[str, Any], allowed: set[str], kind: str) -> None:
-    unknown = set(settings) - allowed
-    if unknown:
-        raise ValueError(f"experiment {kind!r} does not take setting(s) {sorted(unknown)}; "
-                         f"allowed: {sorted(allowed)}")
 
 
 #: Experiment kinds known to ``xtutor run``.

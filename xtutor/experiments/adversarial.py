@@ -61,6 +61,7 @@ from xtutor.attacks.constraints import SIDES, Side
 from xtutor.attacks.transformations import DictionaryLike, swadesh_languages
 from xtutor.attacks.words import core
 from xtutor.data.types import PairDataset
+from xtutor.experiments.settings import reject_unknown
 from xtutor.results import Record, stamp, write_records
 
 KIND = "adversarial"
@@ -312,11 +313,7 @@ class AdversarialSettings:
     def from_settings(cls, settings: Mapping[str, Any] | None) -> AdversarialSettings:
         """Validate a settings mapping (from a YAML config)."""
         settings = dict(settings or {})
-        names = sorted(f.name for f in fields(cls))
-        unknown = sorted(set(settings) - set(names))
-        if unknown:
-            raise ValueError(f"experiment {KIND!r} does not take setting(s) {unknown}; "
-                             f"allowed: {names}")
+        reject_unknown(settings, (f.name for f in fields(cls)), KIND)
         if "attacks" in settings:
             settings["attacks"] = tuple(settings["attacks"])
         out = cls(**settings)

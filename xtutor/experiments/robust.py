@@ -57,6 +57,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from xtutor.data.types import PairDataset
 from xtutor.evaluation import accuracy, predict_pairs
+from xtutor.experiments.settings import reject_unknown
 from xtutor.regularizers import (
     AdversarialConfig,
     AdversarialTraining,
@@ -173,11 +174,7 @@ class RobustSettings:
     def from_settings(cls, settings: Mapping[str, Any] | None) -> RobustSettings:
         """Check a config's settings (lists become tuples); errors name the setting."""
         settings = dict(settings or {})
-        allowed = {f.name for f in fields(cls)}
-        unknown = set(settings) - allowed
-        if unknown:
-            raise ValueError(f"experiment {KIND!r} does not take setting(s) {sorted(unknown)}; "
-                             f"allowed: {sorted(allowed)}")
+        reject_unknown(settings, (f.name for f in fields(cls)), KIND)
         kw: dict[str, Any] = {}
         for k, v in settings.items():
             if k in ("tasks", "methods", "languages", "codeswitch_languages"):

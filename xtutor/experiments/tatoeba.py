@@ -56,6 +56,7 @@ from xtutor.data.corpora import ParallelCorpus
 from xtutor.data.paths import DATA_DIR_ENV, repo_root, shared_data_dir
 from xtutor.data.tatoeba import load_tatoeba
 from xtutor.e5 import E5_QUERY_PREFIX
+from xtutor.experiments.settings import reject_unknown
 from xtutor.results import Record, stamp, write_records
 
 KIND = "tatoeba"
@@ -106,11 +107,7 @@ class TatoebaSettings:
     def from_settings(cls, settings: Mapping[str, Any] | None) -> TatoebaSettings:
         """Check a config's settings and fill in defaults; errors name the setting."""
         settings = dict(settings or {})
-        allowed = {f.name for f in fields(cls)}
-        unknown = set(settings) - allowed
-        if unknown:
-            raise ValueError(f"experiment {KIND!r} does not take setting(s) {sorted(unknown)}; "
-                             f"allowed: {sorted(allowed)}")
+        reject_unknown(settings, (f.name for f in fields(cls)), KIND)
         kw: dict[str, Any] = {}
         if "model" in settings:
             model = settings["model"]
