@@ -21,22 +21,8 @@ from xtutor.experiments.adversarial import (
 )
 
 
-@pytest.fixture(scope="module")
-def toy_setup():
-    from xtutor.models import toy_encoder
-    from xtutor.toyworld import ToyWorld, WorldConfig
-    from xtutor.training.classify import FinetuneConfig, finetune
-
-    torch.set_num_threads(1)
-    w = ToyWorld(WorldConfig(n_languages=3, n_entities=8, n_attributes=4, n_verbs=4, seed=0))
-    enc, tok = toy_encoder(w, layers=2, hidden=32, heads=2, ffn=64, seed=0)
-    clf, _ = finetune(enc, tok, w.nli(1000, seed=1),
-                      FinetuneConfig(epochs=4, batch_size=32, lr=2e-3), show_progress=False)
-    return w, clf.eval(), tok
-
-
-def test_toy_study_records_and_examples(toy_setup):
-    w, clf, tok = toy_setup
+def test_toy_study_records_and_examples(toy_nli_classifier):
+    w, clf, tok = toy_nli_classifier
     datasets = {lang: w.nli(24, lang, seed=11) for lang in w.languages}
     tables, dicts = toy_resources(w, clf, tok, k=4)
     cfg = AdversarialConfig(max_word_fraction=0.3, pgd_steps=3, n_examples=2)
@@ -69,8 +55,8 @@ def test_toy_study_records_and_examples(toy_setup):
     assert list(study.table().columns) == sorted(study.table().columns)
 
 
-def test_study_refuses_missing_resources(toy_setup):
-    w, clf, tok = toy_setup
+def test_study_refuses_missing_resources(toy_nli_classifier):
+    w, clf, tok = toy_nli_classifier
     data = {"L1": w.nli(4, "L1")}
     with pytest.raises(ValueError, match=r"neighbour_tables\['L1'\]"):
         adversarial_study(clf, tok, data, config=AdversarialConfig(attacks=("word_substitution",)))

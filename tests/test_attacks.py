@@ -208,22 +208,8 @@ def test_queries_are_batched_function_victim(rule_data):
     assert [r.perturbed for r in report2.results] == [r.perturbed for r in report.results]
 
 
-@pytest.fixture(scope="module")
-def toy_classifier():
-    from xtutor.models import toy_encoder
-    from xtutor.toyworld import ToyWorld, WorldConfig
-    from xtutor.training.classify import FinetuneConfig, finetune
-
-    torch.set_num_threads(1)
-    w = ToyWorld(WorldConfig(n_languages=3, n_entities=8, n_attributes=4, n_verbs=4, seed=0))
-    enc, tok = toy_encoder(w, layers=2, hidden=32, heads=2, ffn=64, seed=0)
-    clf, _ = finetune(enc, tok, w.nli(1000, seed=1),
-                      FinetuneConfig(epochs=4, batch_size=32, lr=2e-3), show_progress=False)
-    return w, clf.eval(), tok
-
-
-def test_model_victim_batches_forward_passes(toy_classifier):
-    w, clf, tok = toy_classifier
+def test_model_victim_batches_forward_passes(toy_nli_classifier):
+    w, clf, tok = toy_nli_classifier
     calls = []
     handle = clf.register_forward_hook(lambda m, i, o: calls.append(1))
     try:
@@ -239,8 +225,8 @@ def test_model_victim_batches_forward_passes(toy_classifier):
     assert s.succeeded > 0  # typos become unknown words to a word-level tokenizer
 
 
-def test_code_switch_on_toy_family_uses_translations(toy_classifier):
-    w, clf, tok = toy_classifier
+def test_code_switch_on_toy_family_uses_translations(toy_nli_classifier):
+    w, clf, tok = toy_nli_classifier
     dicts = toy_dictionaries(w, "L0")
     attack = code_switch(dicts, max_word_fraction=0.5, sides="hypothesis")
     report = attack.run(Victim.from_model(clf, tok, NLI_LABELS), w.nli(20, "L0", seed=6))
@@ -253,8 +239,8 @@ def test_code_switch_on_toy_family_uses_translations(toy_classifier):
             assert attack.transformation.language_of(pert[s][i]) in ("L1", "L2")
 
 
-def test_embedding_pgd_zero_radius_changes_nothing_and_large_radius_hurts(toy_classifier):
-    w, clf, tok = toy_classifier
+def test_embedding_pgd_zero_radius_changes_nothing_and_large_radius_hurts(toy_nli_classifier):
+    w, clf, tok = toy_nli_classifier
     data = w.nli(40, "L0", seed=7)
     zero = embedding_pgd(clf, tok, data, PGDConfig(epsilon=0.0, steps=2)).summary
     big = embedding_pgd(clf, tok, data, PGDConfig(epsilon=1.0, steps=5)).summary
@@ -265,8 +251,8 @@ def test_embedding_pgd_zero_radius_changes_nothing_and_large_radius_hurts(toy_cl
     assert all(0 < r.perturbed_fraction < 1 for r in hyp.results if r.status != "skipped")
 
 
-def test_side_mask_separates_premise_and_hypothesis(toy_classifier):
-    w, _, tok = toy_classifier
+def test_side_mask_separates_premise_and_hypothesis(toy_nli_classifier):
+    w, _, tok = toy_nli_classifier
     d = w.nli(3, seed=0)
     enc = tok([e.premise for e in d], [e.hypothesis for e in d], padding=True,
               return_tensors="pt", return_special_tokens_mask=True)
@@ -334,8 +320,8 @@ def test_summary_records_names_and_counts(rule_data):
     assert by["attack_success_rate"].n == len(rule_data) - report.summary.skipped
 
 
-def test_bad_input_is_refused(rule_data, toy_classifier):
-    _, clf, tok = toy_classifier
+def test_bad_input_is_refused(rule_data, toy_nli_classifier):
+    _, clf, tok = toy_nli_classifier
     with pytest.raises(ValueError, match="max_word_fraction"):
         Constraints(max_word_fraction=1.5)
     with pytest.raises(ValueError, match="sides"):
