@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from xtutor.experiments.adversarial import experiment as _adversarial
+from xtutor.experiments.grid import experiment as _grid
 from xtutor.experiments.robust import experiment as _robust
 from xtutor.experiments.settings import reject_unknown
 from xtutor.experiments.tatoeba import experiment as _tatoeba
@@ -39,7 +40,7 @@ def _lab(settings: dict[str, Any], out: Path, show_progress: bool) -> list[Recor
 
 
 #: Experiment kinds known to ``xtutor run``.
-EXPERIMENTS: dict[str, Experiment] = {"adversarial": _adversarial, "lab": _lab,
+EXPERIMENTS: dict[str, Experiment] = {"adversarial": _adversarial, "grid": _grid, "lab": _lab,
                                       "robust": _robust, "tatoeba": _tatoeba}
 
 

@@ -1,0 +1,169 @@
+"""The chapter-5 grid: settings, cells, resuming without recomputation, controls, real data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from _shared import shared_or_skip
+
+from xtutor.data.types import PairDataset, PairExample
+from xtutor.experiments.grid import (
+    Cell,
+    GridSettings,
+    _shuffled,
+    grid_cells,
+    grid_frame,
+    grid_scores,
+    run_grid,
+)
+from xtutor.results import read_records
+from xtutor.runner import run_config
+
+TINY = {"preset": "tiny", "seeds": [0], "alignments": ["none", "sentence"],
+        "finetunes": ["plain", "codeswitch"], "controls": ["shuffled-labels"],
+        "attacks": ["char_noise"], "align_steps": 4, "align_pairs": 16, "n_attack": 4,
+        "n_eval_pairs": 12, "aer_pairs": 6, "probe_per_language": 12, "n_test": 12}
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("toy-encoders")
+
+
+def _values(records: list) -> list[tuple]:
+    return [(r.method, r.eval_lang, r.attack, r.metric, r.seed, round(r.value, 6))
+            for r in records if r.metric != "train_seconds"]
+
+
+def test_settings_refuse_bad_input() -> None:
+    with pytest.raises(ValueError, match=r"does not take setting\(s\) \['alignment'\]"):
+        GridSettings.from_settings({"alignment": ["none"]})
+    with pytest.raises(ValueError, match="'alignments'.*'clip'"):
+        GridSettings.from_settings({"alignments": ["none", "clip"]})
+    with pytest.raises(ValueError, match="image-pivot"):
+        GridSettings.from_settings({"setup": "xnli", "alignments": ["none", "image-pivot"]})
+    with pytest.raises(ValueError, match="duplicates"):
+        GridSettings.from_settings({"seeds": [0, 0]})
+    with pytest.raises(ValueError, match=r"'robust' does not take \['adv_stepz'\]"):
+        GridSettings.from_settings({"robust": {"adv_stepz": 2}})
+    with pytest.raises(ValueError, match="'en'"):
+        GridSettings.from_settings({"setup": "xnli", "alignments": ["none"],
+                                    "languages": ["es", "sw"]})
+
+
+def test_cells_cover_the_factorial_and_controls() -> None:
+    s = GridSettings(seeds=(0, 1), alignments=("none", "word"), finetunes=("plain", "free"))
+    cells = grid_cells(s)
+    per_seed = 2 * (1 + 2) + 2 + 1  # alignments x (measure + finetunes), random-init x2, shuffled
+    assert len(cells) == 2 * per_seed
+    assert len({c.name for c in cells}) == len(cells)
+    assert Cell(1, "word", "free") in cells and Cell(0, "none", "shuffled-labels") in cells
+    assert sum(c.is_control for c in cells) == 2 * 3
+
+
+def test_results_hash_ignores_the_axes_but_not_hyperparameters() -> None:
+    a = GridSettings(seeds=(0,), finetunes=("plain",))
+    assert a.results_hash() == GridSettings(seeds=(0, 1, 2)).results_hash()
+    assert a.results_hash() != GridSettings(align_steps=10).results_hash()
+    assert a.results_hash() != GridSettings(robust={"adv_epsilon": 0.1}).results_hash()
+
+
+def test_shuffled_labels_keep_the_label_counts_and_break_the_pairing() -> None:
+    data = PairDataset("nli", ("a", "b", "c"),
+                       [PairExample(f"p{i}", f"h{i}", i % 3, "L0", "L0") for i in range(60)])
+    sh = _shuffled(data, seed=0)
+    assert sorted(sh.labels) == sorted(data.labels)
+    assert [ex.premise for ex in sh] == [ex.premise for ex in data]
+    assert sum(a != b for a, b in zip(sh.labels, data.labels, strict=True)) > 20
+
+
+def test_interrupted_grid_resumes_without_recomputing(tmp_path: Path, cache: Path) -> None:
+    full = run_grid(TINY, tmp_path / "full", cache_dir=cache, show_progress=False)
+    cells = [c.name for c in grid_cells(GridSettings.from_settings(TINY))]
+    assert full.computed == cells and not full.reused
+
+    class Stop(Exception):
+        pass
+
+    done: list[str] = []
+
+    def stop_after_three(cell: Cell, seconds: float) -> None:
+        done.append(cell.name)
+        if len(done) == 3:
+            raise Stop
+
+    out = tmp_path / "resumed"
+    with pytest.raises(Stop):
+        run_grid(TINY, out, cache_dir=cache, show_progress=False, on_cell=stop_after_three)
+    assert len(list((out / "cells").glob("*.jsonl"))) == 3
+    (out / "cells" / "seed0__none__plain.x.jsonl.tmp").write_text("half a line")  # a crash
+    again = run_grid(TINY, out, cache_dir=cache, show_progress=False)
+    assert again.reused == done and again.computed == cells[3:]
+    assert _values(again.records) == _values(full.records)
+    assert _values(read_records(out / "results.jsonl")) == _values(full.records)
+    # a third run computes nothing; a changed hyperparameter recomputes everything
+    assert run_grid(TINY, out, cache_dir=cache, show_progress=False).computed == []
+    changed = run_grid({**TINY, "finetunes": ["plain"], "controls": [], "align_steps": 5},
+                       out, cache_dir=cache, show_progress=False)
+    assert changed.reused == [] and len(changed.computed) == 4
+
+
+def test_grid_records_and_scores(tmp_path: Path, cache: Path) -> None:
+    res = run_grid(TINY, tmp_path / "g", cache_dir=cache, show_progress=False)
+    df = res.frame()
+    assert set(df.alignment) == {"none", "sentence"}
+    assert set(df.finetune) == {"none", "plain", "codeswitch", "shuffled-labels"}
+    clean = df[(df.metric == "accuracy") & (df.attack == "none")]
+    n_langs = df.premise_lang.dropna().nunique()
+    assert len(clean[clean.method == "sentence/plain"]) == n_langs ** 2  # generalized matrix
+    attacked = df[df.attack == "char_noise"]
+    assert set(attacked.method) == {"none/plain", "none/codeswitch", "sentence/plain",
+                                    "sentence/codeswitch"}  # controls are not attacked
+    assert set(df[df.finetune == "none"].metric) >= {"retrieval_acc_cosine", "aer_itermax",
+                                                     "lang_id_acc"}
+    assert df.git_rev.ne("").all() and df.config_hash.ne("").all()
+    sc = grid_scores(df)
+    assert {"source", "zero_shot", "mixed", "attacked:char_noise", "retrieval", "aer"} <= \
+        set(sc.quantity)
+    one = sc[(sc.alignment == "none") & (sc.finetune == "plain") & (sc.quantity == "zero_shot")]
+    expect = clean[(clean.method == "none/plain") & (clean.premise_lang == clean.hypothesis_lang)
+                   & (clean.premise_lang != "L0")].value.mean()
+    assert one.value.item() == pytest.approx(expect)
+
+
+def test_grid_frame_refuses_foreign_methods() -> None:
+    with pytest.raises(ValueError, match="<alignment>/<finetune>"):
+        grid_frame(pd.DataFrame({"method": ["plain"]}))
+
+
+def test_xtutor_run_grid_config(tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
+                                ) -> None:
+    import yaml
+
+    monkeypatch.setenv("XTUTOR_CACHE", str(cache.parent))
+    cfg = tmp_path / "grid.yaml"
+    cfg.write_text(yaml.safe_dump({"experiment": "grid", **TINY, "finetunes": ["plain"],
+                                   "alignments": ["none"], "controls": []}))
+    records = run_config(cfg, tmp_path / "out", show_progress=False)
+    assert {r.method for r in records} == {"none/none", "none/plain"}
+    assert (tmp_path / "out" / "summary.txt").read_text().startswith("grid (toy)")
+
+
+def test_xnli_grid_smoke(tmp_path: Path) -> None:
+    root = shared_or_skip("xnli").parent
+    shared_or_skip("muse")
+    s = {"setup": "xnli", "profile": "smoke", "seeds": [0], "alignments": ["none", "word"],
+         "finetunes": ["codeswitch"], "controls": ["random-init"], "languages": ["en", "sw"],
+         "codeswitch_languages": ["es"], "attack_targets": ["es"],
+         "attacks": ["char_noise", "code_switch"], "data_dir": str(root),
+         "save_encoders": False}
+    res = run_grid(s, tmp_path, show_progress=False)
+    df = res.frame()
+    assert set(df.method) == {"none/none", "none/codeswitch", "word/none", "word/codeswitch",
+                              "random-init/none", "random-init/plain"}
+    retr = df[df.metric == "retrieval_acc_cosine"].groupby("alignment").value.mean()
+    assert retr["none"] > retr["random-init"]  # e5 is aligned, a random init is not
+    assert {"char_noise", "code_switch"} <= set(df.attack)
+    assert not (tmp_path / "encoders").exists()
