@@ -61,6 +61,8 @@ def test_cells_cover_the_factorial_and_controls() -> None:
     assert len({c.name for c in cells}) == len(cells)
     assert Cell(1, "word", "free") in cells and Cell(0, "none", "shuffled-labels") in cells
     assert sum(c.is_control for c in cells) == 2 * 3
+    align_only = grid_cells(GridSettings(seeds=(0,), alignments=("none",), finetunes=()))
+    assert [c.name for c in align_only] == ["seed0__none__none", "seed0__random-init__none"]
 
 
 def test_results_hash_ignores_the_axes_but_not_hyperparameters() -> None:
@@ -167,3 +169,16 @@ def test_xnli_grid_smoke(tmp_path: Path) -> None:
     assert retr["none"] > retr["random-init"]  # e5 is aligned, a random init is not
     assert {"char_noise", "code_switch"} <= set(df.attack)
     assert not (tmp_path / "encoders").exists()
+
+
+def test_config_file_is_the_chapter_grid() -> None:
+    from xtutor.experiments.grid import chapter_grid
+    from xtutor.runner import load_config
+
+    root = Path(__file__).resolve().parents[1]
+    cfg = load_config(root / "configs" / "grid_toy.yaml")
+    cfg.pop("experiment")
+    assert GridSettings.from_settings(cfg) == chapter_grid("toy")
+    xnli = load_config(root / "configs" / "grid_xnli_e5.yaml")
+    xnli.pop("experiment")
+    assert GridSettings.from_settings(xnli).setup == "xnli"

@@ -74,3 +74,15 @@ def test_bootstrap_ci_is_seeded_and_covers_the_mean() -> None:
     a, b = bootstrap_ci(x, seed=3), bootstrap_ci(x, seed=3)
     assert a == b and a[1] < a[0] < a[2]
     assert a[2] - a[1] == pytest.approx(2 * 1.96 * x.std(ddof=1) / math.sqrt(50), rel=0.2)
+
+
+def test_paired_difference_bootstrap_interval() -> None:
+    df = pd.DataFrame({"method": ["a", "b"] * 4, "seed": [0, 0, 1, 1, 2, 2, 3, 3],
+                       "value": [0.1, 0.3, 0.2, 0.3, 0.1, 0.4, 0.3, 0.35]})
+    t = paired_difference(df, "method", "b", "a")
+    b = paired_difference(df, "method", "b", "a", interval="bootstrap", seed=1)
+    assert b.mean == pytest.approx(t.mean) and b.p_value == pytest.approx(t.p_value)
+    assert 0.05 <= b.ci_low < b.mean < b.ci_high <= 0.3  # within the observed differences
+    assert b.ci_high - b.ci_low < t.ci_high - t.ci_low
+    with pytest.raises(ValueError, match="interval"):
+        paired_difference(df, "method", "b", "a", interval="wald")

@@ -180,3 +180,47 @@ def curve_by_size(df: pd.DataFrame, x: str, ylabel: str, xlabel: str, title: str
     ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+
+def heatmap_grid(table: pd.DataFrame, title: str, label: str = "accuracy (fraction)",
+                 fmt: str = ".2f", center: float | None = None) -> Figure:
+    """A heatmap of a wide table (rows: alignment methods, columns: fine-tuning methods).
+
+    Example:
+        >>> t = pd.DataFrame([[0.4, 0.5]], index=["none"], columns=["plain", "free"])
+        >>> heatmap_grid(t, "t").axes[0].get_xlabel()
+        'fine-tuning method'
+    """
+    if table.empty:
+        raise ValueError("no values to plot (empty table)")
+    fig, ax = plt.subplots(figsize=(1.4 + 1.2 * table.shape[1], 1.2 + 0.55 * table.shape[0]))
+    sns.heatmap(table.astype(float), annot=True, fmt=fmt, cmap="vlag" if center is not None
+                else "viridis", center=center, ax=ax, cbar_kws={"label": label})
+    ax.set_xlabel("fine-tuning method")
+    ax.set_ylabel("alignment method")
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def effects_plot(effects: pd.DataFrame, title: str,
+                 xlabel: str = "difference to the control (accuracy, fraction)") -> Figure:
+    """A forest plot: one row per comparison (``label``), its ``mean`` difference and the 95%
+    interval ``ci_low``-``ci_high``; a line at zero (no effect).
+
+    Example:
+        >>> e = pd.DataFrame({"label": ["a"], "mean": [0.1], "ci_low": [0.0], "ci_high": [0.2]})
+        >>> effects_plot(e, "t").axes[0].get_xlabel()
+        'difference to the control (accuracy, fraction)'
+    """
+    _require(effects, ["label", "mean", "ci_low", "ci_high"])
+    fig, ax = plt.subplots(figsize=(6.4, 0.9 + 0.32 * len(effects)))
+    y = range(len(effects))[::-1]
+    err = [effects["mean"] - effects["ci_low"], effects["ci_high"] - effects["mean"]]
+    ax.errorbar(effects["mean"], list(y), xerr=err, fmt="o", color="black", capsize=3)
+    ax.axvline(0, color="grey", ls="--", lw=1)
+    ax.set_yticks(list(y), effects["label"])
+    ax.set_xlabel(xlabel)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig

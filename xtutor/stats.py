@@ -85,7 +85,8 @@ def summarize(df: pd.DataFrame, by: Sequence[str], value: str = "value",
 class PairedComparison:
     """``treatment - control`` over matched units (seeds, or seed x language).
 
-    ``mean``/``ci_low``/``ci_high`` describe the mean difference (Student-t interval);
+    ``mean``/``ci_low``/``ci_high`` describe the mean difference (Student-t or percentile
+    bootstrap interval, see :func:`paired_difference`);
     ``p_value`` is the two-sided paired t-test (NaN with fewer than two units, 1.0 when every
     difference is zero); ``wins`` counts units where the treatment is higher.
     """
@@ -122,12 +123,15 @@ class PairedComparison:
 
 def paired_difference(df: pd.DataFrame, column: str, treatment: str, control: str,
                       on: Sequence[str] = ("seed",), value: str = "value",
-                      confidence: float = 0.95) -> PairedComparison:
+                      confidence: float = 0.95, interval: str = "t",
+                      n_resamples: int = 10_000, seed: int = 0) -> PairedComparison:
     """Compare ``treatment`` and ``control`` (two values of ``column``) unit by unit.
 
     Rows are matched on the columns ``on`` (e.g. ``("seed",)`` or ``("seed", "eval_lang")``);
     several rows per unit are averaged first. Units present for only one side are an error:
-    a silent drop would bias the comparison.
+    a silent drop would bias the comparison. ``interval`` is ``"t"`` (Student-t interval of
+    the mean difference) or ``"bootstrap"`` (seeded percentile bootstrap over units,
+    :func:`bootstrap_ci`); the p-value is the paired t-test either way.
 
     Example:
         >>> df = pd.DataFrame({"method": ["a", "b"] * 3, "seed": [0, 0, 1, 1, 2, 2],
@@ -135,7 +139,12 @@ def paired_difference(df: pd.DataFrame, column: str, treatment: str, control: st
         >>> r = paired_difference(df, "method", "b", "a")
         >>> round(r.mean, 3), r.n, r.wins, r.significant
         (0.233, 3, 3, True)
+        >>> b = paired_difference(df, "method", "b", "a", interval="bootstrap")
+        >>> round(b.ci_low, 3), round(b.ci_high, 3)
+        (0.2, 0.3)
     """
+    if interval not in ("t", "bootstrap"):
+        raise ValueError(f"interval must be 't' or 'bootstrap', got {interval!r}")
     on = list(on)
     missing = [c for c in [column, value, *on] if c not in df.columns]
     if missing:
@@ -153,7 +162,10 @@ def paired_difference(df: pd.DataFrame, column: str, treatment: str, control: st
         raise ValueError(f"paired_difference: {treatment!r} and {control!r} were not run on the "
                          f"same units ({on}); unmatched: {only}")
     d = (t - c.loc[t.index]).to_numpy()
-    m, lo, hi = mean_ci(d, confidence)
+    if interval == "t":
+        m, lo, hi = mean_ci(d, confidence)
+    else:
+        m, lo, hi = bootstrap_ci(d, n_resamples, confidence, seed)
     if d.size < 2:
         p = math.nan
     elif np.allclose(d, 0):

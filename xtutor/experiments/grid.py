@@ -72,6 +72,7 @@ from xtutor.data.types import PairDataset
 from xtutor.experiments.settings import reject_unknown
 from xtutor.reproducibility import config_hash, provenance
 from xtutor.results import Record, read_records, stamp, write_records
+from xtutor.stats import PairedComparison
 
 KIND = "grid"
 #: Alignment methods of the grid (chapter 2); ``image-pivot`` needs the toy family's images.
@@ -90,6 +91,8 @@ GRID_ATTACKS: tuple[str, ...] = ("char_noise", "word_substitution", "code_switch
 XNLI_GRID_PROFILES: dict[str, dict[str, int]] = {
     "smoke": {"train": 16, "test": 8, "attack": 4, "pairs": 16, "align_steps": 2, "epochs": 1,
               "max_length": 48},
+    "ci": {"train": 192, "test": 200, "attack": 12, "pairs": 640, "align_steps": 40,
+           "epochs": 1, "max_length": 64},
     "small": {"train": 600, "test": 200, "attack": 40, "pairs": 2000, "align_steps": 200,
               "epochs": 2, "max_length": 96},
     "full": {"train": 2490, "test": 5010, "attack": 200, "pairs": 8000, "align_steps": 1000,
@@ -119,7 +122,8 @@ class GridSettings:
 
     Attributes:
         setup: ``toy`` or ``xnli``.
-        seeds, alignments, finetunes, controls, attacks: the grid's axes.
+        seeds, alignments, finetunes, controls, attacks: the grid's axes (no ``finetunes``:
+            an alignment-only grid).
         preset: toy lab preset (``tiny``, ``ci``, ``default``); its encoder, world and sizes.
         align_steps, align_pairs, align_lr: contrastive alignment (steps per method, parallel
             pairs per target language or captions per language for the pivot); toy only
@@ -177,7 +181,8 @@ class GridSettings:
         object.__setattr__(self, "seeds", _tuple("seeds", self.seeds, kind=int))
         object.__setattr__(self, "alignments", _tuple("alignments", self.alignments,
                                                       ALIGNMENTS))
-        object.__setattr__(self, "finetunes", _tuple("finetunes", self.finetunes, FINETUNES))
+        object.__setattr__(self, "finetunes", _tuple("finetunes", self.finetunes, FINETUNES,
+                                                     empty=True))
         object.__setattr__(self, "controls", _tuple("controls", self.controls, CONTROLS,
                                                     empty=True))
         object.__setattr__(self, "attacks", _tuple("attacks", self.attacks, GRID_ATTACKS,
@@ -258,15 +263,18 @@ class Cell:
 
 def grid_cells(settings: GridSettings) -> list[Cell]:
     """Every cell of the grid in run order: per seed, per alignment, its alignment measurement,
-    then each fine-tuning method; then the seed's controls."""
+    then each fine-tuning method; then the seed's controls (without ``finetunes``, only the
+    random-init encoder's alignment measurement)."""
     out = []
     for seed in settings.seeds:
         for a in settings.alignments:
             out.append(Cell(seed, a, "none"))
             out += [Cell(seed, a, f) for f in settings.finetunes]
         if "random-init" in settings.controls:
-            out += [Cell(seed, "random-init", "none"), Cell(seed, "random-init", "plain")]
-        if "shuffled-labels" in settings.controls:
+            out.append(Cell(seed, "random-init", "none"))
+            if settings.finetunes:  # an alignment-only grid fine-tunes nothing
+                out.append(Cell(seed, "random-init", "plain"))
+        if "shuffled-labels" in settings.controls and settings.finetunes:
             out.append(Cell(seed, "none", "shuffled-labels"))
     return out
 
@@ -303,15 +311,20 @@ def grid_frame(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def grid_scores(df: pd.DataFrame, source: str | None = None) -> pd.DataFrame:
+def grid_scores(df: pd.DataFrame, source: str | None = None, by_language: bool = False
+                ) -> pd.DataFrame:
     """Reduce grid records to one value per (seed, alignment, finetune, quantity).
 
     Quantities: ``source`` (clean accuracy on the source language), ``zero_shot`` (clean,
     mean over the other languages), ``mixed`` (clean, mean over premise != hypothesis
     language pairs), ``mixed_minus_zero_shot``, ``attacked:<attack>`` (accuracy under each
-    attack, mean over non-source languages), ``retrieval``, ``aer``, ``lang_id`` (alignment
+    attack, mean over non-source languages; ``attacked:all`` the mean over attacks too),
+    ``drop:<attack>`` and ``drop:all`` (clean minus attacked accuracy on the same attacked
+    pairs: the robustness gap), ``retrieval``, ``aer``, ``lang_id`` (alignment
     measurements of the alignment, finetune ``none``). ``source`` defaults to the records'
-    ``train_lang``.
+    ``train_lang``. With ``by_language`` the values are kept per ``eval_lang`` (a language or
+    a mixed pair; the units of a seed x language paired comparison) and the difference
+    ``mixed_minus_zero_shot``, which spans languages, is left out.
 
     Example:
         >>> df = pd.DataFrame({"method": ["none/plain"] * 3, "seed": 0, "train_lang": "L0",
@@ -323,7 +336,7 @@ def grid_scores(df: pd.DataFrame, source: str | None = None) -> pd.DataFrame:
     """
     g = grid_frame(df)
     src = source or (g.train_lang.dropna().iloc[0] if len(g) else "")
-    keys = ["seed", "alignment", "finetune"]
+    keys = ["seed", "alignment", "finetune"] + (["eval_lang"] if by_language else [])
     parts = []
     clean = g[(g.metric == "accuracy") & (g.attack == "none")]
     same = clean[clean.premise_lang == clean.hypothesis_lang]
@@ -332,12 +345,21 @@ def grid_scores(df: pd.DataFrame, source: str | None = None) -> pd.DataFrame:
                        ("mixed", clean[clean.premise_lang != clean.hypothesis_lang])):
         if len(rows):
             parts.append(rows.groupby(keys).value.mean().rename(name))
-    if {"zero_shot", "mixed"} <= {p.name for p in parts}:
+    if not by_language and {"zero_shot", "mixed"} <= {p.name for p in parts}:
         wide = pd.concat(parts, axis=1)
         parts.append((wide["mixed"] - wide["zero_shot"]).rename("mixed_minus_zero_shot"))
     att = g[(g.metric == "attacked_accuracy") & (g.eval_lang != src)]
+    drop = g[g.metric.isin(["clean_accuracy", "attacked_accuracy"]) & (g.eval_lang != src)]
+    drop = drop.assign(value=drop.value.where(drop.metric == "clean_accuracy", -drop.value))
     for a, rows in att.groupby("attack"):
         parts.append(rows.groupby(keys).value.mean().rename(f"attacked:{a}"))
+    for a, rows in drop.groupby("attack"):  # clean minus attacked accuracy, same pairs
+        parts.append(rows.groupby([*keys, "eval_lang"]).value.sum().groupby(keys).mean()
+                     .rename(f"drop:{a}"))
+    if len(att):
+        parts.append(att.groupby(keys).value.mean().rename("attacked:all"))
+        parts.append(drop.groupby([*keys, "eval_lang", "attack"]).value.sum().groupby(keys)
+                     .mean().rename("drop:all"))
     for metric, name in (("retrieval_acc_cosine", "retrieval"), ("aer_itermax", "aer"),
                          ("lang_id_acc", "lang_id")):
         rows = g[g.metric == metric]
@@ -752,6 +774,65 @@ def run_grid(settings: GridSettings | Mapping[str, Any] | None, out_dir: str | P
     return GridResult(records, computed, reused, time.perf_counter() - t0)
 
 
+def compare(df: pd.DataFrame, quantity: str, treatment: str, control: str, *,
+            by_language: bool = True, seed: int = 0) -> PairedComparison:
+    """``treatment - control`` (two ``<alignment>/<finetune>`` methods) on one
+    :func:`grid_scores` quantity, paired by seed and language (``by_language``) or by seed,
+    with a 95% percentile-bootstrap interval and the paired t-test.
+
+    Example:
+        >>> df = pd.DataFrame({"method": ["none/plain", "word/plain"] * 2, "seed": [0, 0, 1, 1],
+        ...     "train_lang": "L0", "premise_lang": "L1", "hypothesis_lang": "L1",
+        ...     "eval_lang": "L1", "attack": "none", "task": "nli", "metric": "accuracy",
+        ...     "value": [0.4, 0.6, 0.5, 0.6]})
+        >>> round(compare(df, "zero_shot", "word/plain", "none/plain").mean, 2)
+        0.15
+    """
+    from xtutor.stats import paired_difference
+
+    sc = grid_scores(df, by_language=by_language)
+    sc = sc[sc.quantity == quantity]
+    if sc.empty:
+        raise ValueError(f"compare: no {quantity!r} scores in the records; quantities: "
+                         f"{sorted(set(grid_scores(df).quantity))}")
+    sc = sc.assign(method=sc.alignment + "/" + sc.finetune)
+    on = ["seed", "eval_lang"] if by_language else ["seed"]
+    return paired_difference(sc, "method", treatment, control, on=on, interval="bootstrap",
+                             seed=seed)
+
+
+def effects_frame(comparisons: Mapping[str, PairedComparison]) -> pd.DataFrame:
+    """One row per named comparison: mean difference, 95% interval, p-value, units, wins and
+    the verdict in words (for tables and :func:`xtutor.plots.effects_plot`)."""
+    return pd.DataFrame([{"label": k, "mean": c.mean, "ci_low": c.ci_low, "ci_high": c.ci_high,
+                          "p_value": c.p_value, "n": c.n, "wins": c.wins,
+                          "verdict": c.verdict} for k, c in comparisons.items()])
+
+
+def chapter_grid(profile: str) -> GridSettings:
+    """The toy grid chapter 5 runs in a book profile: ``ci`` is ``configs/grid_toy.yaml`` with
+    seeds 0-2 and 30 attacked pairs per language; ``toy`` and ``real`` are that config as is
+    (5 seeds, 60 pairs; ``tests/test_grid.py`` checks the two agree).
+
+    Example:
+        >>> chapter_grid("ci").seeds
+        (0, 1, 2)
+    """
+    full = GridSettings(
+        setup="toy", preset="ci", seeds=(0, 1, 2, 3, 4),
+        alignments=("none", "sentence", "word", "image-pivot"),
+        finetunes=("plain", "free", "smoothing", "codeswitch"), controls=CONTROLS,
+        attacks=("char_noise", "word_substitution", "code_switch"), align_steps=400,
+        align_pairs=512, n_attack=60, max_word_fraction=0.2, max_candidates=8, beam_width=2,
+        robust={"adv_steps": 2, "adv_step_size": 0.025, "adv_epsilon": 0.05,
+                "smoothing_rate": 0.15, "smoothing_noise": 0.02, "codeswitch_rate": 0.3})
+    if profile == "ci":
+        return replace(full, seeds=(0, 1, 2), n_attack=30)
+    if profile in ("toy", "real"):
+        return full
+    raise ValueError(f"profile must be 'ci', 'toy' or 'real', got {profile!r}")
+
+
 def summary_table(df: pd.DataFrame) -> pd.DataFrame:
     """Mean over seeds of every :func:`grid_scores` quantity, one row per (alignment,
     finetune), one column per quantity."""
@@ -777,5 +858,5 @@ def experiment(settings: dict[str, Any], out: Path, show_progress: bool) -> list
 
 
 __all__ = ["ALIGNMENTS", "CONTROLS", "FINETUNES", "Cell", "GridResult", "GridSettings",
-           "TextPair", "grid_cells", "grid_frame", "grid_scores", "run_grid", "silver_links",
-           "summary_table"]
+           "TextPair", "chapter_grid", "compare", "effects_frame", "grid_cells", "grid_frame",
+           "grid_scores", "run_grid", "silver_links", "summary_table"]
