@@ -182,3 +182,22 @@ def test_config_file_is_the_chapter_grid() -> None:
     xnli = load_config(root / "configs" / "grid_xnli_e5.yaml")
     xnli.pop("experiment")
     assert GridSettings.from_settings(xnli).setup == "xnli"
+
+
+def test_robustness_gap_is_clean_minus_attacked_on_the_same_pairs() -> None:
+    rows = []
+    for lang, clean, att in (("L1", 0.5, 0.2), ("L2", 0.4, 0.4)):
+        for attack, drop in (("char_noise", 0.1), ("code_switch", 0.0)):
+            rows += [{"metric": "clean_accuracy", "value": clean},
+                     {"metric": "attacked_accuracy", "value": att - drop}]
+            rows[-2].update(eval_lang=lang, attack=attack)
+            rows[-1].update(eval_lang=lang, attack=attack)
+    df = pd.DataFrame(rows).assign(method="none/plain", seed=0, train_lang="L0",
+                                   premise_lang=None, hypothesis_lang=None, task="nli")
+    by = grid_scores(df).set_index("quantity").value
+    assert by["drop:char_noise"] == pytest.approx(((0.3 + 0.1) + (0.0 + 0.1)) / 2)
+    assert by["drop:code_switch"] == pytest.approx((0.3 + 0.0) / 2)
+    assert by["drop:all"] == pytest.approx((0.4 + 0.3 + 0.1 + 0.0) / 4)
+    assert by["attacked:all"] == pytest.approx((0.1 + 0.2 + 0.3 + 0.4) / 4)
+    per_lang = grid_scores(df, by_language=True)
+    assert set(per_lang[per_lang.quantity == "drop:all"].eval_lang) == {"L1", "L2"}

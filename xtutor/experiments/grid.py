@@ -353,12 +353,13 @@ def grid_scores(df: pd.DataFrame, source: str | None = None, by_language: bool =
     drop = drop.assign(value=drop.value.where(drop.metric == "clean_accuracy", -drop.value))
     for a, rows in att.groupby("attack"):
         parts.append(rows.groupby(keys).value.mean().rename(f"attacked:{a}"))
+    per_lang = list(dict.fromkeys([*keys, "eval_lang"]))
     for a, rows in drop.groupby("attack"):  # clean minus attacked accuracy, same pairs
-        parts.append(rows.groupby([*keys, "eval_lang"]).value.sum().groupby(keys).mean()
+        parts.append(rows.groupby(per_lang).value.sum().groupby(keys).mean()
                      .rename(f"drop:{a}"))
     if len(att):
         parts.append(att.groupby(keys).value.mean().rename("attacked:all"))
-        parts.append(drop.groupby([*keys, "eval_lang", "attack"]).value.sum().groupby(keys)
+        parts.append(drop.groupby([*per_lang, "attack"]).value.sum().groupby(keys)
                      .mean().rename("drop:all"))
     for metric, name in (("retrieval_acc_cosine", "retrieval"), ("aer_itermax", "aer"),
                          ("lang_id_acc", "lang_id")):
