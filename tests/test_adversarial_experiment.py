@@ -129,7 +129,8 @@ def test_toy_robustness_study_records_methods_attacks_and_certificates():
 
     torch.set_num_threads(1)
     seen = []
-    cfg = RobustnessConfig("tiny", seeds=(0,), methods=("plain", "codeswitch"), nli_train=64,
+    cfg = RobustnessConfig("tiny", seeds=(0,), methods=("plain", "codeswitch", "contrastive"),
+                           nli_train=64, robust={"contrastive_pairs": 16},
                            epochs=1.0, lr=1e-3, n_attack=3,
                            attack=AdversarialConfig(attacks=("char_noise", "embedding_pgd"),
                                                     pgd_steps=2),
@@ -137,8 +138,8 @@ def test_toy_robustness_study_records_methods_attacks_and_certificates():
                            gaussian_radii=(0.0, 0.5), substitution_radii=(0, 2))
     study = toy_robustness_study(cfg, on_run=seen.append)
     df = study.frame()
-    assert [d["method"] for d in seen] == ["plain", "codeswitch"]
-    assert set(df.method) == {"plain", "codeswitch"}
+    assert [d["method"] for d in seen] == ["plain", "codeswitch", "contrastive"]
+    assert set(df.method) == {"plain", "codeswitch", "contrastive"}
     assert set(df.attack) == {"none", "char_noise", "embedding_pgd", "smoothing_gaussian",
                               "smoothing_substitution"}
     cert = df[df.attack == "smoothing_substitution"]

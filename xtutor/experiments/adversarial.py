@@ -505,6 +505,12 @@ def toy_robustness_study(config: RobustnessConfig | None = None,
                      lr=cfg.lr or lab.finetune.lr)
         train = world.nli(cfg.nli_train or lab.nli_train, src, seed=1_000 + seed)
         tables = {lang: world.dictionary(src, lang) for lang in others}
+        parallel = []  # for the contrastive auxiliary loss, as in robust_transfer
+        if "contrastive" in cfg.methods:
+            per_lang = max(2, settings.contrastive_pairs // len(others))
+            parallel = [p for i, lang in enumerate(others)
+                        for p in world.parallel(src, lang, per_lang,
+                                                seed=20_000 + 10 * seed + i)]
         datasets = {lang: world.nli(cfg.n_attack, lang, seed=2_000 + seed)
                     for lang in world.languages}
         classes = translation_classes(world)
@@ -512,7 +518,8 @@ def toy_robustness_study(config: RobustnessConfig | None = None,
         for method in cfg.methods:
             t0 = time.perf_counter()
             clf, losses = finetune(enc, tok, train, ft, show_progress=False,
-                                   regularizers=_regularizers(method, settings, tables, []))
+                                   regularizers=_regularizers(method, settings, tables,
+                                                              parallel))
             clf.eval()
             seconds = time.perf_counter() - t0
             records.append(Record(experiment=KIND, model=name, method=method, task="nli",
