@@ -179,6 +179,9 @@ def test_config_file_is_the_chapter_grid() -> None:
     cfg = load_config(root / "configs" / "grid_toy.yaml")
     cfg.pop("experiment")
     assert GridSettings.from_settings(cfg) == chapter_grid("toy")
+    small = load_config(root / "configs" / "grid_toy_ci.yaml")
+    small.pop("experiment")
+    assert GridSettings.from_settings(small) == chapter_grid("ci")
     xnli = load_config(root / "configs" / "grid_xnli_e5.yaml")
     xnli.pop("experiment")
     assert GridSettings.from_settings(xnli).setup == "xnli"

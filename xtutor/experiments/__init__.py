@@ -9,8 +9,11 @@ that :mod:`xtutor.runner` registers in ``EXPERIMENTS``.
   transfer (``experiment: robust``; chapter 3).
 - :mod:`xtutor.experiments.adversarial`: attacks per language on a fine-tuned toy classifier
   (``experiment: adversarial``; chapter 4).
+- :mod:`xtutor.experiments.grid`: the resumable factorial of alignment x noise-robust
+  fine-tuning x seeds, clean and under attack, with negative controls (``experiment: grid``;
+  chapter 5).
 
 The chapters' studies that are called from notebooks rather than configs live here too:
-:mod:`xtutor.experiments.encoders` (chapter 1) and :mod:`xtutor.experiments.contrastive`
-(chapter 2).
+:mod:`xtutor.experiments.encoders` (chapter 1), :mod:`xtutor.experiments.contrastive`
+(chapter 2) and :mod:`xtutor.experiments.ood` (GLUE-X-style out-of-domain sets, chapter 4).
 """
