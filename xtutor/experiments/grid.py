@@ -29,8 +29,9 @@ of every setting that changes results) before the next starts; a rerun with the 
 skips cells whose file exists, so an interrupted run continues where it stopped and loses
 nothing. Aligned toy encoders are kept in ``out/encoders/`` (``save_encoders``), so a resumed
 run does not re-align either. Changing a hyperparameter changes the hash: old cells are then
-ignored, never mixed in. ``out/results.jsonl`` is rewritten (atomically) from the cells at the
-end of every run.
+ignored, never mixed in. The hash covers the settings, not xtutor's code: after updating
+xtutor, start a new ``out`` folder. ``out/results.jsonl`` is rewritten (atomically) from the
+cells at the end of every run.
 
 Two setups:
 
@@ -643,10 +644,22 @@ class _XnliSetup:
 
 
 def _shuffled(data: PairDataset, seed: int) -> PairDataset:
-    labels = data.labels
-    random.Random(60_000 + seed).shuffle(labels)
+    """``data`` with labels that carry no information about the pairs: within each true class
+    the examples are shuffled and dealt the labels in turn, so every true class is spread
+    evenly over all labels and the labels stay balanced (a plain permutation agrees with the truth slightly more or less
+    than chance by luck, which a flexible model can learn from)."""
+    rng = random.Random(60_000 + seed)
+    k = len(data.label_names)
+    new = list(data.labels)
+    turn = rng.randrange(k)  # one running turn across the classes keeps the labels balanced
+    for c in range(k):
+        idx = [i for i, y in enumerate(data.labels) if y == c]
+        rng.shuffle(idx)
+        for i in idx:
+            new[i] = turn % k
+            turn += 1
     return PairDataset(data.task, data.label_names,
-                       [replace(ex, label=y) for ex, y in zip(data, labels, strict=True)])
+                       [replace(ex, label=y) for ex, y in zip(data, new, strict=True)])
 
 
 def _encoder_path(out: Path, seed: int, alignment: str, h: str) -> Path:
