@@ -646,8 +646,8 @@ class _XnliSetup:
 def _shuffled(data: PairDataset, seed: int) -> PairDataset:
     """``data`` with labels that carry no information about the pairs: within each true class
     the examples are shuffled and dealt the labels in turn, so every true class is spread
-    evenly over all labels and the labels stay balanced (a plain permutation agrees with the truth slightly more or less
-    than chance by luck, which a flexible model can learn from)."""
+    evenly over all labels and the labels stay balanced (a plain permutation agrees with the
+    truth slightly more or less than chance by luck, which a flexible model can learn from)."""
     rng = random.Random(60_000 + seed)
     k = len(data.label_names)
     new = list(data.labels)
