@@ -95,7 +95,7 @@ XNLI_GRID_PROFILES: dict[str, dict[str, int]] = {
     "ci": {"train": 192, "test": 200, "attack": 12, "pairs": 640, "align_steps": 40,
            "epochs": 1, "max_length": 64},
     "small": {"train": 600, "test": 200, "attack": 40, "pairs": 2000, "align_steps": 200,
-              "epochs": 2, "max_length": 96},
+              "epochs": 3, "max_length": 96},
     "full": {"train": 2490, "test": 5010, "attack": 200, "pairs": 8000, "align_steps": 1000,
              "epochs": 3, "max_length": 128},
 }
@@ -130,7 +130,7 @@ class GridSettings:
             pairs per target language or captions per language for the pivot); toy only
             (the xnli sizes come from ``profile``).
         nli_train, epochs, n_test: toy fine-tuning and clean test sizes (``None``: the
-            preset's). lr: fine-tuning learning rate (``None``: the preset's for toy, 3e-5
+            preset's). lr: fine-tuning learning rate (``None``: the preset's for toy, 1e-4
             for xnli).
         n_attack: attacked pairs per language (toy); n_eval_pairs, aer_pairs,
             probe_per_language: alignment measurement sizes (toy).
@@ -518,7 +518,7 @@ class _XnliSetup:
         self.model_name = s.model
         self.max_length = self.prof["max_length"]
         self.ft = FinetuneConfig(epochs=float(self.prof["epochs"]), batch_size=16,
-                                 lr=s.lr if s.lr is not None else 3e-5,
+                                 lr=s.lr if s.lr is not None else 1e-4,
                                  max_length=self.max_length, warmup_ratio=0.1, seed=seed)
         self._base: tuple[PreTrainedModel, PreTrainedTokenizerBase] | None = None
         self._tables: dict[str, Any] | None = None

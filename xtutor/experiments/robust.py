@@ -34,7 +34,7 @@ Two setups:
   ru hi ar`` by default; MUSE has no sw, ur or my); parallel pairs for ``contrastive``: XNLI
   dev premises and hypotheses, English with ``sw ur my`` (dev sets, disjoint from the test
   sets). Profiles (``XNLI_PROFILES``): ``smoke`` (train 16, test 8 per language pair, 1 step;
-  for tests), ``small`` (train 600, test 300, 2 epochs), ``full`` (train 2490, test 5010, 3
+  for tests), ``small`` (train 600, test 300, 3 epochs), ``full`` (train 2490, test 5010, 3
   epochs).
 
 Example:
@@ -84,7 +84,7 @@ METHODS: tuple[str, ...] = ("plain", "pgd", "freelb", "free", "smoothing", "code
 #: max length.
 XNLI_PROFILES: dict[str, dict[str, int]] = {
     "smoke": {"train": 16, "test": 8, "epochs": 1, "batch_size": 16, "max_length": 48},
-    "small": {"train": 600, "test": 300, "epochs": 2, "batch_size": 16, "max_length": 128},
+    "small": {"train": 600, "test": 300, "epochs": 3, "batch_size": 16, "max_length": 128},
     "full": {"train": 2490, "test": 5010, "epochs": 3, "batch_size": 32, "max_length": 128},
 }
 XNLI_LANGS: tuple[str, ...] = ("en", "es", "sw", "ur", "my")
@@ -456,7 +456,7 @@ def robust_xnli(settings: RobustSettings | None = None, show_progress: bool = Fa
         tables = {lang: load_muse("en", lang, muse_dir) for lang in s.codeswitch_languages}
     model, tok = load_encoder(s.model)
     ft = FinetuneConfig(epochs=float(prof["epochs"]), batch_size=prof["batch_size"],
-                        lr=s.lr if s.lr is not None else 3e-5, max_length=prof["max_length"],
+                        lr=s.lr if s.lr is not None else 1e-4, max_length=prof["max_length"],
                         warmup_ratio=0.1)
     records: list[Record] = []
     timings: list[dict[str, Any]] = []
