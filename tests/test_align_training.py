@@ -166,7 +166,8 @@ def _subword_tokenizer(corpus: list[str], xlmr_style: bool) -> PreTrainedTokeniz
     tk.train_from_iterator(corpus, trainers.WordPieceTrainer(vocab_size=120,
                                                              special_tokens=specials))
     tk.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", special_tokens=[("[CLS]", 2), ("[SEP]", 3)])
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+        special_tokens=[("[CLS]", 2), ("[SEP]", 3)])
     return PreTrainedTokenizerFast(tokenizer_object=tk, unk_token="[UNK]", pad_token="[PAD]",
                                    cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]")
 

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from tokenizers import Tokenizer, models, pre_tokenizers, processors, trainers
 from transformers import (
     BertConfig,
     BertForSequenceClassification,
@@ -26,19 +25,6 @@ from xtutor.experiments.ood import (
 FIX = Path(__file__).parent / "fixtures" / "gluex"
 
 
-def _pair_tokenizer(corpus: list[str]) -> PreTrainedTokenizerFast:
-    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    tk = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    tk.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    tk.train_from_iterator(corpus, trainers.WordPieceTrainer(vocab_size=150,
-                                                             special_tokens=specials))
-    tk.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
-        special_tokens=[("[CLS]", 2), ("[SEP]", 3)])
-    return PreTrainedTokenizerFast(tokenizer_object=tk, unk_token="[UNK]", pad_token="[PAD]",
-                                   cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]")
-
-
 @pytest.fixture(scope="module")
 def sets() -> dict[str, PairDataset]:
     return load_ood_sets("mnli", ["snli", "sick"], path=FIX)
@@ -47,7 +33,9 @@ def sets() -> dict[str, PairDataset]:
 @pytest.fixture(scope="module")
 def tok(sets: dict[str, PairDataset]) -> PreTrainedTokenizerFast:
     corpus = [t for d in sets.values() for ex in d for t in (ex.premise, ex.hypothesis)]
-    return _pair_tokenizer(corpus)
+    from tests.test_align_training import _subword_tokenizer
+
+    return _subword_tokenizer(corpus, xlmr_style=False)
 
 
 def _config(tok: PreTrainedTokenizerFast) -> BertConfig:
