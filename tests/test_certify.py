@@ -24,12 +24,41 @@ from xtutor.certify import (
 )
 from xtutor.data.types import NLI_LABELS, PairDataset, PairExample
 
+CP_SWEEP = [(k, n, a) for n in (1, 2, 7, 10, 80, 1000) for k in sorted({0, 1, n // 3, n - 1, n})
+            for a in (1e-4, 0.001, 0.05, 0.3)]
 
-def test_clopper_pearson_matches_beta_quantile():
-    stats = pytest.importorskip("scipy.stats")
-    for k, n, a in [(990, 1000, 0.001), (3, 10, 0.05), (500, 1000, 0.001), (77, 80, 0.01)]:
-        assert clopper_pearson_lower(k, n, a) == pytest.approx(stats.beta.ppf(a, k, n - k + 1),
-                                                               abs=1e-9)
+
+@pytest.mark.parametrize(("k", "n", "alpha"), CP_SWEEP)
+def test_clopper_pearson_is_the_beta_quantile(k: int, n: int, alpha: float) -> None:
+    from scipy import stats
+
+    lower = clopper_pearson_lower(k, n, alpha)
+    if k == 0:
+        assert lower == 0.0
+        return
+    assert lower == pytest.approx(stats.beta.ppf(alpha, k, n - k + 1), rel=1e-12, abs=1e-15)
+    # the defining property, through the binomial tail instead of the beta quantile
+    assert stats.binom.sf(k - 1, n, lower) == pytest.approx(alpha, rel=1e-7)
+    # an independent implementation: scipy's exact one-sided interval of binomtest (a root
+    # finder on the binomial tail, accurate to about 1e-12 in absolute terms)
+    ref = stats.binomtest(k, n, alternative="greater").proportion_ci(1 - alpha, method="exact")
+    assert lower == pytest.approx(ref.low, rel=1e-9, abs=1e-11)
+    if k == n:
+        assert lower == pytest.approx(alpha ** (1 / n), rel=1e-12)
+
+
+def test_clopper_pearson_known_values_and_two_sided_reference() -> None:
+    from scipy import stats
+
+    assert round(clopper_pearson_lower(990, 1000, 0.001), 3) == 0.976
+    assert round(clopper_pearson_lower(10, 10, 0.05), 4) == 0.7411
+    # the lower end of the two-sided exact 1 - 2 alpha interval is the one-sided bound
+    for k, n, a in [(3, 10, 0.025), (77, 80, 0.005), (500, 1000, 0.0005)]:
+        two = stats.binomtest(k, n).proportion_ci(1 - 2 * a, method="exact")
+        assert clopper_pearson_lower(k, n, a) == pytest.approx(two.low, rel=1e-9, abs=1e-11)
+    # a large alpha puts the bound above k / n: it is not clipped to the point estimate
+    assert clopper_pearson_lower(1, 3, 0.9) == pytest.approx(stats.beta.ppf(0.9, 1, 3))
+    assert clopper_pearson_lower(1, 3, 0.9) > 1 / 3
 
 
 class Linear:

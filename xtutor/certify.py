@@ -35,13 +35,13 @@ Example:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
 
 import numpy as np
 import torch
+from scipy.stats import beta as _beta
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from xtutor.attacks.constraints import SIDES, Side
@@ -55,29 +55,17 @@ from xtutor.results import Record
 ABSTAIN = -1
 
 
-def _log_binom_pmf(k: np.ndarray, n: int, p: float) -> np.ndarray:
-    return (math.lgamma(n + 1) - np.vectorize(math.lgamma)(k + 1)
-            - np.vectorize(math.lgamma)(n - k + 1) + k * math.log(p)
-            + (n - k) * math.log1p(-p))
-
-
-def _upper_tail(k: int, n: int, p: float) -> float:
-    """P(X >= k) for X ~ Binomial(n, p)."""
-    if k <= 0:
-        return 1.0
-    ks = np.arange(k, n + 1, dtype=np.float64)
-    lp = _log_binom_pmf(ks, n, p)
-    m = lp.max()
-    return float(min(1.0, math.exp(m) * np.exp(lp - m).sum()))
-
-
 def clopper_pearson_lower(k: int, n: int, alpha: float) -> float:
     """One-sided ``1 - alpha`` Clopper-Pearson lower bound on a binomial proportion (``k``
-    successes in ``n`` trials): the ``p`` with ``P(X >= k | p) = alpha`` (0 when ``k = 0``).
+    successes in ``n`` trials): the ``p`` with ``P(X >= k | p) = alpha``, i.e. the ``alpha``
+    quantile of ``Beta(k, n - k + 1)`` (``scipy.stats.beta.ppf``); 0 when ``k = 0`` and
+    ``alpha ** (1 / n)`` when ``k = n``.
 
     Example:
         >>> clopper_pearson_lower(0, 10, 0.05), round(clopper_pearson_lower(10, 10, 0.05), 4)
         (0.0, 0.7411)
+        >>> round(clopper_pearson_lower(3, 10, 0.05), 4)
+        0.0873
     """
     if not (isinstance(n, (int, np.integer)) and n >= 1):
         raise ValueError(f"n must be a positive int, got {n!r}")
@@ -89,14 +77,7 @@ def clopper_pearson_lower(k: int, n: int, alpha: float) -> float:
         return 0.0
     if k == n:
         return float(alpha ** (1.0 / n))
-    lo, hi = 0.0, k / n
-    for _ in range(60):  # bisection: the tail probability increases with p
-        mid = (lo + hi) / 2
-        if _upper_tail(k, n, mid) < alpha:
-            lo = mid
-        else:
-            hi = mid
-    return lo
+    return float(_beta.ppf(alpha, k, n - k + 1))
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,9 @@ Every comparison in the book runs each condition with several seeds. :func:`mean
 Student-t interval of a mean over seeds; :func:`summarize` does it per group of a tidy records
 frame; :func:`paired_difference` compares two methods seed by seed (the same seed shares the
 pretrained encoder and the data, so the paired difference removes that variance) and reports a
-paired t-test; :func:`bootstrap_ci` is the distribution-free alternative.
+paired t-test; :func:`bootstrap_ci` is the distribution-free alternative (a cluster bootstrap
+that resamples whole seeds when the units are seed x language); :func:`adjust_pvalues` corrects
+a family of p-values for multiple comparisons (Holm or Benjamini-Hochberg).
 
 Example:
     >>> m, lo, hi = mean_ci([0.5, 0.6, 0.7])
@@ -85,10 +87,14 @@ def summarize(df: pd.DataFrame, by: Sequence[str], value: str = "value",
 class PairedComparison:
     """``treatment - control`` over matched units (seeds, or seed x language).
 
-    ``mean``/``ci_low``/``ci_high`` describe the mean difference (Student-t or percentile
-    bootstrap interval, see :func:`paired_difference`);
-    ``p_value`` is the two-sided paired t-test (NaN with fewer than two units, 1.0 when every
-    difference is zero); ``wins`` counts units where the treatment is higher.
+    ``mean``/``ci_low``/``ci_high`` describe the mean difference (Student-t interval over the
+    paired units, or a bootstrap interval over clusters of units, see
+    :func:`paired_difference`); ``p_value`` is the two-sided paired t-test over the units (NaN
+    with fewer than two units, 1.0 when every difference is zero, NaN when every difference
+    is the same non-zero number: the t statistic is undefined without variance); ``n`` is the
+    number of independent units the interval used (clusters, e.g. seeds, for the bootstrap);
+    ``wins`` counts units where the treatment is higher; ``n_units`` is the number of paired
+    units (defaults to ``n``; larger than ``n`` when several units share a cluster).
     """
 
     mean: float
@@ -97,16 +103,30 @@ class PairedComparison:
     p_value: float
     n: int
     wins: int
+    n_units: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.n_units is None:
+            object.__setattr__(self, "n_units", self.n)
 
     @property
     def significant(self) -> bool:
-        """Whether the 95% interval excludes zero."""
+        """Whether the 95% interval excludes zero and the p-value is defined (a NaN p-value,
+        e.g. from identical non-zero differences without variance, is never significant).
+
+        Example:
+            >>> PairedComparison(0.1, 0.1, 0.1, math.nan, 3, 3).significant
+            False
+        """
+        if math.isnan(self.p_value):
+            return False
         return bool(self.ci_low > 0 or self.ci_high < 0)
 
     @property
     def verdict(self) -> str:
         """What the interval says, in words, for prose: ``"significantly higher than"``,
-        ``"significantly lower than"`` or ``"not significantly different from"``.
+        ``"significantly lower than"`` or ``"not significantly different from"`` (also when
+        the p-value is NaN, see :attr:`significant`).
 
         Example:
             >>> PairedComparison(0.1, 0.05, 0.15, 0.01, 3, 3).verdict
@@ -117,21 +137,51 @@ class PairedComparison:
         return "significantly higher than" if self.mean > 0 else "significantly lower than"
 
     def __str__(self) -> str:
+        units = "" if self.n_units == self.n else f" clusters of {self.n_units} units"
         return (f"{self.mean:+.3f} [95% CI {self.ci_low:+.3f}, {self.ci_high:+.3f}], "
-                f"paired t-test p={self.p_value:.3g}, n={self.n}")
+                f"paired t-test p={self.p_value:.3g}, n={self.n}{units}")
+
+
+def _paired_t_pvalue(d: np.ndarray) -> float:
+    """Two-sided one-sample t-test of ``mean(d) = 0``, with the degenerate cases decided:
+    NaN with fewer than two values; 1.0 when every difference is zero; NaN when every
+    difference is the same non-zero number (no variance: the t statistic is undefined).
+    "Zero" and "the same" allow for floating-point rounding (1e-12 relative to
+    ``max(1, max |d|)``), which scipy would otherwise turn into a tiny p-value."""
+    if d.size < 2:
+        return math.nan
+    scale = max(1.0, float(np.abs(d).max()))
+    if float(np.ptp(d)) <= 1e-12 * scale:
+        return 1.0 if float(np.abs(d).max()) <= 1e-12 * scale else math.nan
+    return float(_st.ttest_1samp(d, 0.0).pvalue)
 
 
 def paired_difference(df: pd.DataFrame, column: str, treatment: str, control: str,
                       on: Sequence[str] = ("seed",), value: str = "value",
                       confidence: float = 0.95, interval: str = "t",
-                      n_resamples: int = 10_000, seed: int = 0) -> PairedComparison:
+                      n_resamples: int = 10_000, seed: int = 0, *,
+                      cluster: str | None = "seed",
+                      bootstrap_method: str = "percentile") -> PairedComparison:
     """Compare ``treatment`` and ``control`` (two values of ``column``) unit by unit.
 
     Rows are matched on the columns ``on`` (e.g. ``("seed",)`` or ``("seed", "eval_lang")``);
     several rows per unit are averaged first. Units present for only one side are an error:
-    a silent drop would bias the comparison. ``interval`` is ``"t"`` (Student-t interval of
-    the mean difference) or ``"bootstrap"`` (seeded percentile bootstrap over units,
-    :func:`bootstrap_ci`); the p-value is the paired t-test either way.
+    a silent drop would bias the comparison.
+
+    ``interval`` is ``"t"`` (Student-t interval of the mean difference over the units) or
+    ``"bootstrap"`` (seeded ``scipy.stats.bootstrap`` interval, ``bootstrap_method``
+    ``"percentile"`` or ``"bca"``, see :func:`bootstrap_ci`). The bootstrap resamples whole
+    **clusters**: the units sharing a value of the ``cluster`` column (by default ``"seed"``
+    when it is among ``on``; otherwise, or with ``cluster=None``, each unit is its own
+    cluster). The languages of one seed share a model, so they are not independent: the
+    differences are averaged within each cluster and the cluster means are bootstrapped;
+    ``mean`` is then the mean of the cluster means (the mean over units when every cluster
+    has as many units) and ``n`` the number of clusters. (Before, the bootstrap resampled
+    units, which understates the uncertainty when units share a seed.)
+
+    The p-value is the paired t-test over the units either way (:class:`PairedComparison`
+    says what it is when the differences have no variance); ``n_units`` and ``wins`` count
+    units.
 
     Example:
         >>> df = pd.DataFrame({"method": ["a", "b"] * 3, "seed": [0, 0, 1, 1, 2, 2],
@@ -142,6 +192,14 @@ def paired_difference(df: pd.DataFrame, column: str, treatment: str, control: st
         >>> b = paired_difference(df, "method", "b", "a", interval="bootstrap")
         >>> round(b.ci_low, 3), round(b.ci_high, 3)
         (0.2, 0.3)
+
+        Two languages per seed: the bootstrap resamples the three seeds, not the six units.
+
+        >>> two = pd.concat([df.assign(lang="x"), df.assign(lang="y")])
+        >>> c = paired_difference(two, "method", "b", "a", on=("seed", "lang"),
+        ...                       interval="bootstrap")
+        >>> c.n, c.n_units, (round(c.ci_low, 3), round(c.ci_high, 3))
+        (3, 6, (0.2, 0.3))
     """
     if interval not in ("t", "bootstrap"):
         raise ValueError(f"interval must be 't' or 'bootstrap', got {interval!r}")
@@ -149,6 +207,9 @@ def paired_difference(df: pd.DataFrame, column: str, treatment: str, control: st
     missing = [c for c in [column, value, *on] if c not in df.columns]
     if missing:
         raise ValueError(f"paired_difference: columns {missing} are not in the frame")
+    if cluster is not None and cluster not in on and cluster != "seed":
+        raise ValueError(f"paired_difference: cluster must be one of the pairing columns "
+                         f"on={on} (or None), got {cluster!r}")
     sides = {}
     for name in (treatment, control):
         part = df[df[column] == name]
@@ -161,37 +222,100 @@ def paired_difference(df: pd.DataFrame, column: str, treatment: str, control: st
         only = sorted(set(t.index) ^ set(c.index))[:5]
         raise ValueError(f"paired_difference: {treatment!r} and {control!r} were not run on the "
                          f"same units ({on}); unmatched: {only}")
-    d = (t - c.loc[t.index]).to_numpy()
+    diff = t - c.loc[t.index]
+    d = diff.to_numpy()
+    p = _paired_t_pvalue(d)
+    wins = int((d > 0).sum())
     if interval == "t":
         m, lo, hi = mean_ci(d, confidence)
-    else:
-        m, lo, hi = bootstrap_ci(d, n_resamples, confidence, seed)
-    if d.size < 2:
-        p = math.nan
-    elif np.allclose(d, 0):
-        p = 1.0
-    elif np.allclose(d, d[0]):
-        p = 0.0
-    else:
-        p = float(_st.ttest_1samp(d, 0.0).pvalue)
-    return PairedComparison(m, lo, hi, p, int(d.size), int((d > 0).sum()))
+        return PairedComparison(m, lo, hi, p, int(d.size), wins, int(d.size))
+    labels = None
+    if cluster is not None and cluster in on:
+        labels = diff.index.get_level_values(cluster).to_numpy()
+    m, lo, hi = bootstrap_ci(d, n_resamples, confidence, seed, method=bootstrap_method,
+                             clusters=labels)
+    n = int(d.size) if labels is None else len(pd.unique(labels))
+    return PairedComparison(m, lo, hi, p, n, wins, int(d.size))
+
+
+_BOOTSTRAP_METHODS = {"percentile": "percentile", "bca": "BCa"}
 
 
 def bootstrap_ci(values: Sequence[float] | np.ndarray, n_resamples: int = 10_000,
-                 confidence: float = 0.95, seed: int = 0) -> tuple[float, float, float]:
-    """``(mean, low, high)`` with a seeded percentile-bootstrap interval of the mean.
+                 confidence: float = 0.95, seed: int = 0, *, method: str = "percentile",
+                 clusters: Sequence[object] | np.ndarray | None = None
+                 ) -> tuple[float, float, float]:
+    """``(mean, low, high)`` with a seeded bootstrap interval of the mean
+    (``scipy.stats.bootstrap``; ``method`` ``"percentile"`` or ``"bca"``).
+
+    With ``clusters`` (one label per value, e.g. the seed of each seed x language difference)
+    the values are first averaged per cluster and the cluster means are resampled: whole
+    clusters, not single values (a cluster bootstrap); ``mean`` is the mean of the cluster
+    means. One value (or cluster) gives ``(v, nan, nan)`` like :func:`mean_ci`; identical
+    values give a zero-width interval.
 
     Example:
         >>> m, lo, hi = bootstrap_ci([0.1, 0.2, 0.3, 0.4], seed=0)
         >>> round(m, 2), lo <= m <= hi
         (0.25, True)
+        >>> bootstrap_ci([0.1, 0.1, 0.3, 0.3], clusters=[0, 0, 1, 1])[0]
+        0.2
     """
     if n_resamples < 100:
         raise ValueError(f"n_resamples should be at least 100, got {n_resamples}")
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be in (0, 1), got {confidence}")
+    if method.lower() not in _BOOTSTRAP_METHODS:
+        raise ValueError(f"method must be one of {sorted(_BOOTSTRAP_METHODS)}, got {method!r}")
     x = _values(values)
-    rng = np.random.default_rng(seed)
-    means = x[rng.integers(0, x.size, size=(n_resamples, x.size))].mean(axis=1)
-    a = (1 - confidence) / 2
-    return float(x.mean()), float(np.quantile(means, a)), float(np.quantile(means, 1 - a))
+    if clusters is not None:
+        labels = np.asarray(clusters).ravel()
+        if labels.size != x.size:
+            raise ValueError(f"clusters has {labels.size} labels for {x.size} values")
+        x = pd.Series(x).groupby(labels, sort=True).mean().to_numpy()
+    m = float(x.mean())
+    if x.size == 1:
+        return m, math.nan, math.nan
+    if float(np.ptp(x)) == 0.0:
+        return m, m, m
+    res = _st.bootstrap((x,), np.mean, n_resamples=n_resamples, confidence_level=confidence,
+                        method=_BOOTSTRAP_METHODS[method.lower()],
+                        random_state=np.random.default_rng(seed))
+    ci = res.confidence_interval
+    return m, float(ci.low), float(ci.high)
+
+
+def adjust_pvalues(pvalues: Sequence[float] | np.ndarray, method: str = "holm") -> list[float]:
+    """P-values adjusted for multiple comparisons, in the input order, within ``[0, 1]``.
+
+    ``method`` is ``"holm"`` (Holm-Bonferroni: controls the family-wise error rate) or
+    ``"bh"`` (Benjamini-Hochberg, ``scipy.stats.false_discovery_control``: controls the false
+    discovery rate for independent or positively dependent tests). NaN p-values stay NaN and
+    do not count in the family size.
+
+    Example:
+        >>> [round(p, 6) for p in adjust_pvalues([0.01, 0.04, 0.03], method="holm")]
+        [0.03, 0.06, 0.06]
+        >>> [round(p, 6) for p in adjust_pvalues([0.01, 0.04, float("nan")], method="bh")]
+        [0.02, 0.04, nan]
+    """
+    methods = ("holm", "bh")
+    if method not in methods:
+        raise ValueError(f"adjust_pvalues: method must be one of {methods}, got {method!r}")
+    p = np.asarray(pvalues, dtype=float).ravel()
+    out = np.full(p.shape, math.nan)
+    ok = ~np.isnan(p)
+    q = p[ok]
+    if ((q < 0) | (q > 1)).any():
+        raise ValueError(f"adjust_pvalues: p-values must be in [0, 1] (or NaN), got "
+                         f"{q[(q < 0) | (q > 1)].tolist()}")
+    if q.size:
+        if method == "bh":
+            adj = _st.false_discovery_control(q, method="bh")
+        else:
+            order = np.argsort(q, kind="stable")
+            steps = q[order] * np.arange(q.size, 0, -1)  # (m - i) * p_(i), i from 0
+            adj = np.empty_like(q)
+            adj[order] = np.maximum.accumulate(steps)
+        out[ok] = np.clip(adj, 0.0, 1.0)
+    return out.tolist()
