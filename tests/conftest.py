@@ -1,12 +1,58 @@
-"""Shared fixtures: a small toy world and a tiny encoder."""
+"""Shared fixtures: a small toy world, a tiny encoder, deterministic torch kernels for the whole
+session, and ``hub_online`` / ``hub_offline`` to pin the Hugging Face offline mode in a test."""
 
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Iterator
 
 import pytest
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+#: Where the Hugging Face libraries keep the offline flag they read from the environment at
+#: import (``xtutor.data.hub`` reads these too).
+_HUB_OFFLINE_FLAGS = (("datasets.config", "HF_HUB_OFFLINE"),
+                      ("datasets.config", "HF_DATASETS_OFFLINE"),
+                      ("huggingface_hub.constants", "HF_HUB_OFFLINE"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _deterministic_torch() -> Iterator[None]:
+    """Every test runs with torch's deterministic algorithms on (warn-only), as the library
+    used to switch them on for good in ``set_seed``; the mode is restored after the session."""
+    from xtutor.reproducibility import deterministic
+
+    with deterministic():
+        yield
+
+
+def _pin_hub_offline(monkeypatch: pytest.MonkeyPatch, offline: bool) -> None:
+    from xtutor.data.hub import OFFLINE_ENV_VARS
+
+    for var in OFFLINE_ENV_VARS:
+        monkeypatch.delenv(var, raising=False)
+    if offline:
+        monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    for module, attr in _HUB_OFFLINE_FLAGS:
+        mod = sys.modules.get(module)
+        if mod is not None and hasattr(mod, attr):
+            monkeypatch.setattr(mod, attr, offline)
+
+
+@pytest.fixture()
+def hub_online(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Offline mode off for this test, whatever the environment of the test run says: the
+    offline variables are unset and the flags ``datasets`` / ``huggingface_hub`` read from them
+    at import are set to False (all restored afterwards)."""
+    _pin_hub_offline(monkeypatch, False)
+
+
+@pytest.fixture()
+def hub_offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Offline mode on for this test: ``HF_HUB_OFFLINE=1`` and the libraries' flags True."""
+    _pin_hub_offline(monkeypatch, True)
 
 
 @pytest.fixture(scope="session")

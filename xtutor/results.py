@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import Any
 
 import pandas as pd
 
+from xtutor.io import atomic_write_text
 from xtutor.reproducibility import provenance
 
 RECORD_FIELDS: tuple[str, ...] = (
@@ -119,13 +119,7 @@ def write_records(path: str | Path, records: Iterable[Record], append: bool = Fa
             fh.flush()
             os.fsync(fh.fileno())
         return path
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(lines)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    return path
+    return atomic_write_text(path, lines)
 
 
 def read_records(path: str | Path) -> list[Record]:

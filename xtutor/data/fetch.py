@@ -8,8 +8,9 @@ cells run unchanged:
 - Tatoeba: ``tatoeba/v1/tatoeba.<xxx>-eng.{<xxx>,eng}`` from the LASER repository;
 - PUD: ``ud_pud/<xx>_pud-ud-test.conllu`` from the Universal Dependencies repositories.
 
-Files already present are kept (a download is written to a temporary name and renamed, so an
-interrupted download never leaves a truncated file behind).
+Files already present are kept (a download is written to a temporary name and renamed, with
+:func:`xtutor.io.atomic_write_bytes`, so an interrupted download never leaves a truncated file
+behind).
 
 Example:
     >>> pud_url("de")
@@ -23,6 +24,8 @@ import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
+
+from xtutor.io import atomic_write_bytes
 
 TATOEBA_BASE = "https://raw.githubusercontent.com/facebookresearch/LASER/main/data/tatoeba/v1"
 UD_BASE = "https://raw.githubusercontent.com/UniversalDependencies"
@@ -58,18 +61,14 @@ def download(url: str, dest: str | os.PathLike[str], timeout: float = 60.0) -> P
     dest = Path(dest)
     if dest.is_file() and dest.stat().st_size > 0:
         return dest
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(dest.name + ".part")
     try:
         with urllib.request.urlopen(url, timeout=timeout) as r:  # noqa: S310 (fixed hosts)
-            tmp.write_bytes(r.read())
+            data = r.read()
     except (urllib.error.URLError, OSError) as e:
-        tmp.unlink(missing_ok=True)
         raise RuntimeError(f"could not download {url} ({e}); without internet, copy the file "
                            f"to {dest} by hand or set XTUTOR_DATA_DIR to a folder that has "
                            f"it") from e
-    tmp.replace(dest)
-    return dest
+    return atomic_write_bytes(dest, data)
 
 
 def fetch_real_data(dest: str | os.PathLike[str], tatoeba: Sequence[str] = ("deu", "fra",

@@ -3,8 +3,9 @@
 ``datasets.load_dataset`` retries an unreachable Hub with exponential backoff (about 25 s here
 before it gives up, longer where DNS or packets hang). :func:`load_hub_dataset` instead:
 
-* honours offline mode (``HF_HUB_OFFLINE=1`` or ``HF_DATASETS_OFFLINE=1``, even when set after
-  ``datasets`` was imported): only the local cache is used, and a miss fails at once;
+* honours offline mode (``HF_HUB_OFFLINE=1``, ``HF_DATASETS_OFFLINE=1`` or
+  ``TRANSFORMERS_OFFLINE=1``, whether set before or after ``datasets`` was imported): only the
+  local cache is used, and a miss fails at once with a message that says offline mode is on;
 * otherwise probes the Hub endpoint (``HF_ENDPOINT``, default ``https://huggingface.co``) with a
   short timeout (``XTUTOR_HUB_TIMEOUT`` seconds, default 3) before calling ``load_dataset``;
 * turns every failure into a :class:`HubUnavailableError` (a RuntimeError) that names the dataset,
@@ -38,19 +39,48 @@ def hub_endpoint() -> str:
     return (os.environ.get("HF_ENDPOINT") or "https://huggingface.co").rstrip("/")
 
 
-def hub_offline_requested() -> bool:
-    """True when ``HF_HUB_OFFLINE`` / ``HF_DATASETS_OFFLINE`` ask for offline mode.
+#: Environment variables that switch the Hugging Face libraries to offline mode
+#: (``TRANSFORMERS_OFFLINE`` is the older name that ``huggingface_hub`` still honours).
+OFFLINE_ENV_VARS: tuple[str, ...] = (
+    "HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE",
+)
 
-    Reads the environment now (the libraries read it once, at import), and also honours
-    ``datasets.config.HF_HUB_OFFLINE`` when ``datasets`` is already imported.
+#: Module attributes where the libraries keep the offline flag they read at import.
+_OFFLINE_FLAGS: tuple[tuple[str, str], ...] = (
+    ("datasets.config", "HF_HUB_OFFLINE"),
+    ("datasets.config", "HF_DATASETS_OFFLINE"),
+    ("huggingface_hub.constants", "HF_HUB_OFFLINE"),
+)
+
+
+def hub_offline_reason() -> str | None:
+    """What turns offline mode on (``"HF_HUB_OFFLINE=1"``, ...), or None when it is off.
+
+    Reads the environment now (the libraries read it once, at import), and also the flags of
+    ``datasets`` and ``huggingface_hub`` when they are already imported: a variable set before
+    the import keeps those libraries offline even after it is unset.
+
+    Example:
+        >>> reason = hub_offline_reason()  # e.g. 'HF_HUB_OFFLINE=1'
+        >>> reason is None or "OFFLINE" in reason
+        True
     """
-    for var in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"):
-        if os.environ.get(var, "").strip().upper() in _TRUE:
-            return True
     import sys
 
-    cfg = sys.modules.get("datasets.config")
-    return bool(getattr(cfg, "HF_HUB_OFFLINE", False))
+    for var in OFFLINE_ENV_VARS:
+        value = os.environ.get(var, "").strip()
+        if value.upper() in _TRUE:
+            return f"{var}={value}"
+    for module, attr in _OFFLINE_FLAGS:
+        if getattr(sys.modules.get(module), attr, False) is True:
+            return (f"{module}.{attr} is True (an offline variable was set when {module} was "
+                    f"imported; restart Python without it to go online)")
+    return None
+
+
+def hub_offline_requested() -> bool:
+    """True when offline mode is on (see :func:`hub_offline_reason`)."""
+    return hub_offline_reason() is not None
 
 
 def probe_hub(endpoint: str | None = None, timeout: float | None = None) -> str | None:
@@ -118,6 +148,11 @@ def _message(
     return f"cannot load {what}: {why}. To work offline, {fix}{cache}."
 
 
+def _offline_why(reason: str, error: Exception) -> str:
+    return (f"offline mode is on ({reason}) and the dataset is not in the local Hugging Face "
+            f"cache ({type(error).__name__}: {error})")
+
+
 def load_hub_dataset(
     name: str,
     config: str | None = None,
@@ -138,7 +173,8 @@ def load_hub_dataset(
         >>> load_hub_dataset("nyu-mll/glue", "sst2", "validation")  # doctest: +SKIP
         Dataset({features: ['sentence', 'label', 'idx'], num_rows: 872})
     """
-    offline = hub_offline_requested()
+    offline_reason = hub_offline_reason()
+    offline = offline_reason is not None
     if not offline:
         why = probe_hub(timeout=probe_timeout)
         if why is not None:
@@ -154,8 +190,8 @@ def load_hub_dataset(
                 return datasets.load_dataset(name, config, split=split, **kw)
         return datasets.load_dataset(name, config, split=split, **kw)
     except Exception as e:
-        if offline:
-            why = f"offline mode is on and it is not in the local cache ({type(e).__name__}: {e})"
+        if offline_reason is not None:
+            why = _offline_why(offline_reason, e)
         else:
             why = f"{type(e).__name__}: {e}"
         raise HubUnavailableError(_message(name, config, split, why, local_hint, offline)) from e

@@ -24,6 +24,7 @@ Example:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,12 +40,14 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
+import xtutor
 from xtutor.alignment import retrieval_accuracy
 from xtutor.encode import base_encoder, encode_layers
+from xtutor.io import atomic_save_dir
 from xtutor.lab import LabConfig, pretrain_toy_encoder
 from xtutor.models import toy_encoder
 from xtutor.probes import language_id_probe
-from xtutor.reproducibility import config_hash, set_seed
+from xtutor.reproducibility import code_fingerprint, config_hash, set_seed
 from xtutor.results import Record
 from xtutor.toyworld import ToyWorld
 from xtutor.word_alignment import (
@@ -57,6 +60,13 @@ from xtutor.word_alignment import (
 
 #: Methods of :func:`xtutor.word_alignment.align_many` measured by the surveys.
 ALIGN_METHODS: tuple[str, ...] = ("argmax", "itermax")
+
+#: The modules whose source makes a toy encoder (:func:`toy_code_fingerprint` hashes them).
+TOY_ENCODER_MODULES: tuple[str, ...] = (
+    "xtutor.toyworld", "xtutor.models", "xtutor.tokenization", "xtutor.training.mlm",
+    "xtutor.training.loop", "xtutor.reproducibility", "xtutor.lab",
+    pretrain_toy_encoder.__module__,  # wherever it lives (read at import: tests patch it)
+)
 
 
 def layer_frame(df: pd.DataFrame) -> pd.DataFrame:
@@ -86,31 +96,68 @@ def _layer_records(base: Record, metric: str, values: Sequence[float], headline:
     return out
 
 
+def toy_code_fingerprint() -> str:
+    """:func:`~xtutor.reproducibility.code_fingerprint` of the code that makes a toy encoder.
+
+    It covers :data:`TOY_ENCODER_MODULES`: the modules that define the toy world, the toy model
+    and its tokenizer, MLM pretraining (with its loop and seeding) and
+    :func:`~xtutor.lab.pretrain_toy_encoder`.
+
+    Example:
+        >>> len(toy_code_fingerprint())
+        8
+    """
+    return code_fingerprint(*TOY_ENCODER_MODULES)
+
+
+def _path_part(text: str) -> str:
+    """``text`` with anything but letters, digits, ``.``, ``_`` and ``-`` replaced by ``_``."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", text)
+
+
+def toy_cache_path(cfg: LabConfig, cache_dir: str | Path) -> Path:
+    """Where :func:`pretrained_toy` caches the encoder of ``cfg`` under ``cache_dir``.
+
+    ``<cache_dir>/toy-mlm-<config hash>-v<xtutor version>-<code fingerprint>``: the config hash
+    covers every setting and seed, the version and :func:`toy_code_fingerprint` the code, so
+    neither a changed config nor changed code ever reads a stale encoder.
+
+    Example:
+        >>> p = toy_cache_path(LabConfig.preset("tiny"), "cache")
+        >>> p.parent.name, p.name.startswith(f"toy-mlm-{config_hash(LabConfig.preset('tiny'))}-v")
+        ('cache', True)
+    """
+    key = f"{config_hash(cfg)}-v{_path_part(xtutor.__version__)}-{toy_code_fingerprint()}"
+    return Path(cache_dir) / f"toy-mlm-{key}"
+
+
 def pretrained_toy(cfg: LabConfig, world: ToyWorld | None = None,
                    cache_dir: str | Path | None = None, show_progress: bool = False
                    ) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     """:func:`xtutor.lab.pretrain_toy_encoder`, reusing a saved copy when one exists.
 
-    With ``cache_dir`` the encoder is saved under ``cache_dir/toy-mlm-<config hash>`` and later
-    calls with the same config load it instead of pretraining again (chapters 1 and 2 share
-    their encoders this way). The hash covers every setting and seed, so a changed config never
-    reads a stale model.
+    With ``cache_dir`` the encoder is saved under :func:`toy_cache_path` (``cache_dir/toy-mlm-
+    <config hash>-v<version>-<code fingerprint>``) and later calls with the same config and
+    code load it instead of pretraining again (the chapters share their encoders this way).
+    The copy is written atomically (:func:`xtutor.io.atomic_save_dir`), so an interrupted run
+    never leaves a half-saved encoder.
 
     Example:
         >>> m, t = pretrained_toy(LabConfig.preset("tiny"))
         >>> m.config.num_hidden_layers
         2
     """
-    path = Path(cache_dir) / f"toy-mlm-{config_hash(cfg)}" if cache_dir is not None else None
+    path = toy_cache_path(cfg, cache_dir) if cache_dir is not None else None
     if path is not None and (path / "config.json").is_file():
         return AutoModelForMaskedLM.from_pretrained(path).eval(), \
             AutoTokenizer.from_pretrained(path)
     model, tok, _ = pretrain_toy_encoder(cfg, world, show_progress=show_progress)
     if path is not None:
-        tmp = path.with_name(path.name + ".tmp")
-        model.save_pretrained(tmp)
-        tok.save_pretrained(tmp)
-        tmp.replace(path) if not path.exists() else None
+        def save(tmp: Path) -> None:
+            model.save_pretrained(tmp)
+            tok.save_pretrained(tmp)
+
+        atomic_save_dir(path, save)
     return model.eval(), tok
 
 

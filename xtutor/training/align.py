@@ -284,6 +284,10 @@ def align(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, *,
           config: AlignConfig | None = None, show_progress: bool = True) -> AlignResult:
     """Align a copy of ``model``'s encoder with a weighted mix of contrastive objectives.
 
+    Seeds Python, NumPy and torch with ``config.seed``
+    (:func:`~xtutor.reproducibility.set_seed`) and leaves torch's deterministic mode as it is:
+    for bit-repeatable GPU runs, call it inside ``with xtutor.reproducibility.deterministic():``.
+
     Args:
         model: any Hugging Face encoder or a task model around one (``BertForMaskedLM``,
             ``BertModel``, ``XLMRobertaModel``, ...); only its bare encoder is copied and

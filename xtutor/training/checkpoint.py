@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
+
+from xtutor.io import atomic_path
 
 _NAME = re.compile(r"^step-(\d+)\.pt$")
 
@@ -44,14 +45,8 @@ def save_checkpoint(checkpoint_dir: str | os.PathLike[str], step: int, state: di
     d = Path(checkpoint_dir)
     d.mkdir(parents=True, exist_ok=True)
     path = d / f"step-{step:07d}.pt"
-    fd, tmp = tempfile.mkstemp(dir=d, prefix=path.name, suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         torch.save(state, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
     old = sorted((int(m.group(1)), f) for f in d.iterdir() if (m := _NAME.match(f.name)))
     for _, f in old[:-keep_last]:
         f.unlink(missing_ok=True)

@@ -183,6 +183,9 @@ def finetune(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, train: 
 
     Training runs through Hugging Face Accelerate, so the same code runs on the CPU, one GPU or
     several (``accelerate launch``; each process takes its share of every batch).
+    Seeds Python, NumPy and torch with ``config.seed``
+    (:func:`~xtutor.reproducibility.set_seed`) and leaves torch's deterministic mode as it is:
+    for bit-repeatable GPU runs, call it inside ``with xtutor.reproducibility.deterministic():``.
 
     Args:
         model: a bare encoder, an MLM model or an existing classifier (whose label order must

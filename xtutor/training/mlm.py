@@ -80,6 +80,9 @@ def pretrain_mlm(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
 
     Batches are drawn uniformly from ``texts`` (mix languages in ``texts`` to train a
     multilingual model on monolingual data, as mBERT was).
+    Seeds Python, NumPy and torch with ``config.seed``
+    (:func:`~xtutor.reproducibility.set_seed`) and leaves torch's deterministic mode as it is:
+    for bit-repeatable GPU runs, call it inside ``with xtutor.reproducibility.deterministic():``.
 
     Example:
         >>> from xtutor.toyworld import ToyWorld, WorldConfig
