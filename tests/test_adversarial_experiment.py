@@ -12,8 +12,8 @@ from tests._shared import shared_or_skip
 from xtutor.attacks.results import SUMMARY_METRICS
 from xtutor.data.types import NLI_LABELS
 from xtutor.experiments.adversarial import (
-    AdversarialConfig,
     AdversarialSettings,
+    AttackConfig,
     adversarial_study,
     real_resources,
     run_adversarial,
@@ -25,7 +25,7 @@ def test_toy_study_records_and_examples(toy_nli_classifier):
     w, clf, tok = toy_nli_classifier
     datasets = {lang: w.nli(24, lang, seed=11) for lang in w.languages}
     tables, dicts = toy_resources(w, clf, tok, k=4)
-    cfg = AdversarialConfig(max_word_fraction=0.3, pgd_steps=3, n_examples=2)
+    cfg = AttackConfig(max_word_fraction=0.3, pgd_steps=3, n_examples=2)
     study = adversarial_study(clf, tok, datasets, neighbour_tables=tables, dictionaries=dicts,
                               config=cfg, model_name="toy", train_lang="L0", seed=0)
     df = study.frame()
@@ -59,24 +59,28 @@ def test_study_refuses_missing_resources(toy_nli_classifier):
     w, clf, tok = toy_nli_classifier
     data = {"L1": w.nli(4, "L1")}
     with pytest.raises(ValueError, match=r"neighbour_tables\['L1'\]"):
-        adversarial_study(clf, tok, data, config=AdversarialConfig(attacks=("word_substitution",)))
+        adversarial_study(clf, tok, data, config=AttackConfig(attacks=("word_substitution",)))
     with pytest.raises(ValueError, match=r"dictionaries\['L1'\]"):
-        adversarial_study(clf, tok, data, config=AdversarialConfig(attacks=("code_switch",)))
+        adversarial_study(clf, tok, data, config=AttackConfig(attacks=("code_switch",)))
     with pytest.raises(ValueError, match="datasets is empty"):
         adversarial_study(clf, tok, {})
     with pytest.raises(ValueError, match="unknown attack"):
-        AdversarialConfig(attacks=("typos",))
+        AttackConfig(attacks=("typos",))
     with pytest.raises(ValueError, match="n_test"):
         AdversarialSettings.from_settings({"n_test": 0})
 
 
 def test_run_adversarial_writes_outputs(tmp_path):
-    study = run_adversarial({"preset": "tiny", "n_test": 12, "attacks": ["char_noise"]},
-                            tmp_path)
+    records = run_adversarial({"preset": "tiny", "n_test": 12, "attacks": ["char_noise"]},
+                              tmp_path)
     lines = (tmp_path / "results.jsonl").read_text().splitlines()
-    assert len(lines) == len(study.records) == 3 * len(SUMMARY_METRICS)
+    attacked = [r for r in records if r.attack == "char_noise"]
+    assert len(lines) == len(records) and len(attacked) == 3 * len(SUMMARY_METRICS)
+    assert {r.metric for r in records if r.attack == "none"} == {"train_seconds",
+                                                                "train_cpu_seconds"}
     assert all(json.loads(x)["config_hash"] for x in lines)
-    json.loads((tmp_path / "examples.json").read_text())
+    examples = json.loads((tmp_path / "examples.json").read_text())
+    assert all(e["attack"] == "char_noise" for e in examples)
 
 
 @pytest.mark.shared_data
@@ -97,7 +101,7 @@ def test_e5_on_xnli_with_muse_and_swadesh():
     tables, dicts = real_resources(datasets, clf, tok, targets=("de", "fr"), k=4)
     assert sorted(dicts["en"]) == ["de", "fr"]  # MUSE en-de, en-fr
     assert sorted(dicts["es"]) == ["de", "en", "fr"]  # Swadesh es-de/es-fr, MUSE en-es reversed
-    cfg = AdversarialConfig(attacks=("word_substitution", "code_switch"), sides="hypothesis",
+    cfg = AttackConfig(attacks=("word_substitution", "code_switch"), sides="hypothesis",
                             max_words=1, max_word_fraction=1.0, max_candidates=2, beam_width=1,
                             max_candidates_per_round=8, max_length=64)
     study = adversarial_study(clf, tok, datasets, neighbour_tables=tables, dictionaries=dicts,
@@ -132,7 +136,7 @@ def test_toy_robustness_study_records_methods_attacks_and_certificates():
     cfg = RobustnessConfig("tiny", seeds=(0,), methods=("plain", "codeswitch", "contrastive"),
                            nli_train=64, robust={"contrastive_pairs": 16},
                            epochs=1.0, lr=1e-3, n_attack=3,
-                           attack=AdversarialConfig(attacks=("char_noise", "embedding_pgd"),
+                           attack=AttackConfig(attacks=("char_noise", "embedding_pgd"),
                                                     pgd_steps=2),
                            certify_langs=("L1",), n_certify=2, certify_n=8, certify_n0=4,
                            gaussian_radii=(0.0, 0.5), substitution_radii=(0, 2))

@@ -10,7 +10,7 @@ import torch
 from transformers import BertConfig, BertModel
 
 from xtutor.experiments import contrastive, encoders
-from xtutor.experiments.contrastive import ContrastiveConfig, alignment_data, curve_frame
+from xtutor.experiments.contrastive import AlignmentStudyConfig, alignment_data, curve_frame
 from xtutor.experiments.encoders import (
     RealSurveyConfig,
     layer_frame,
@@ -127,17 +127,17 @@ def test_alignment_data_keeps_the_pivot_free_of_parallel_text() -> None:
 
 def test_contrastive_config_and_curve_frame_errors() -> None:
     with pytest.raises(ValueError, match="unknown method"):
-        ContrastiveConfig(methods=("sentence", "telepathy"))
+        AlignmentStudyConfig(methods=("sentence", "telepathy"))
     with pytest.raises(ValueError, match="curve_sizes"):
-        ContrastiveConfig(curve_sizes=(1, 8))
+        AlignmentStudyConfig(curve_sizes=(1, 8))
     with pytest.raises(ValueError, match="parallel-text method"):
-        contrastive.data_curve(ContrastiveConfig(), method="image-pivot")
+        contrastive.data_curve(AlignmentStudyConfig(), method="image-pivot")
     with pytest.raises(ValueError, match="not of the form"):
         curve_frame(pd.DataFrame({"method": ["sentence"], "value": [1.0]}))
 
 
 def test_sentence_alignment_beats_no_alignment_on_the_tiny_world() -> None:
-    cfg = ContrastiveConfig(lab_preset="tiny", seeds=(0,), methods=("none", "sentence"),
+    cfg = AlignmentStudyConfig(lab_preset="tiny", seeds=(0,), methods=("none", "sentence"),
                             pairs_per_language=100, text_steps=60, batch_size=16,
                             n_eval_pairs=40, aer_pairs=5, probe_per_language=10, nli=False)
     df = _frame(contrastive.contrastive_study(cfg, show_progress=False))

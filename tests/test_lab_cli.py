@@ -19,21 +19,30 @@ def test_cli_lab_end_to_end(tmp_path) -> None:
     res = CliRunner().invoke(app, ["lab", "--preset", "tiny", "--out", str(out), "--quiet",
                                    "--set", "mlm.steps=15"])
     assert res.exit_code == 0, res.output
-    assert "NLI accuracy" in res.output
+    assert "NLI accuracy" in res.output and "sentence/codeswitch" in res.output
     df = load_results(out)
     assert list(df.columns) == list(RECORD_FIELDS)
     langs = ["L0", "L1", "L2"]
-    nli = df[(df.task == "nli") & (df.premise_lang == df.hypothesis_lang)]
+    clean = df[(df.task == "nli") & (df.metric == "accuracy")]
+    # 2 encoders (MLM, aligned) x 2 fine-tunings, each on the full generalized matrix
+    assert sorted(set(clean.method)) == ["none/codeswitch", "none/plain", "sentence/codeswitch",
+                                         "sentence/plain"]
+    assert (clean.groupby("method").size() == 9).all()
+    nli = clean[(clean.premise_lang == clean.hypothesis_lang) & (clean.method == "none/plain")]
     assert sorted(nli.eval_lang) == langs
-    assert len(df[df.task == "nli"]) == 9  # the full generalized matrix
+    attacked = df[df.metric == "attacked_accuracy"]
+    assert set(attacked.attack) == {"char_noise", "code_switch"}
+    assert set(attacked.eval_lang) == set(langs)
     ret = df[df.metric == "retrieval_acc_cosine"]
-    assert sorted(set(ret.eval_lang)) == ["L1", "L2"]
-    assert ((df.value >= 0) & (df.value <= 1)).all()
+    assert sorted(set(ret.eval_lang)) == ["L1", "L2"] and set(ret.method) == {"none", "sentence"}
+    acc = df[df.metric.str.contains("accuracy|rate|fraction")]
+    assert len(acc) > 0 and ((acc.value >= 0) & (acc.value <= 1)).all()
     assert df.config_hash.nunique() == 1 and df.git_rev.notna().all()
     for name in ("retrieval", "zero_shot", "generalized", "mlm_loss", "retrieval_by_layer"):
         assert (out / f"{name}.png").stat().st_size > 5000
     meta = json.loads((out / "config.json").read_text())
-    assert meta["config"]["mlm"]["steps"] == 15
+    assert meta["settings"]["overrides"] == {"mlm.steps": "15"}
+    assert meta["experiment"] == "lab" and meta["git_rev"] and meta["seconds"] > 0
     assert (out / "encoder" / "config.json").exists()
 
 
@@ -41,9 +50,12 @@ def test_lab_is_deterministic_for_a_seed(tmp_path) -> None:
     cfg = LabConfig.preset("tiny", seed=5)
     a = run_lab(cfg, tmp_path / "a", show_progress=False).records
     b = run_lab(cfg, tmp_path / "b", show_progress=False).records
-    assert [r.value for r in a] == [r.value for r in b]
+    def values(recs: list) -> list[float]:
+        return [r.value for r in recs if "seconds" not in r.metric]
+
+    assert values(a) == values(b)
     c = run_lab(LabConfig.preset("tiny", seed=6), tmp_path / "c", show_progress=False).records
-    assert [r.value for r in a] != [r.value for r in c]
+    assert values(a) != values(c)
 
 
 def test_run_config_and_bad_configs(tmp_path) -> None:
@@ -59,12 +71,12 @@ def test_run_config_and_bad_configs(tmp_path) -> None:
     assert res.exit_code == 2 and "must be one of" in res.output
     bad.write_text("experiment: lab\ncolour: red\n")
     res = runner.invoke(app, ["run", str(bad)])
-    assert res.exit_code == 2 and "colour" in res.output
+    assert res.exit_code == 2 and "unknown setting 'colour'; valid keys: overrides" in res.output
 
 
 @pytest.mark.parametrize("args, match", [
     (["--preset", "huge"], "unknown lab preset"),
-    (["--set", "mlm.nope=3"], "unknown lab setting"),
+    (["--set", "mlm.nope=3"], "unknown setting 'mlm.nope'; valid keys: batch_size"),
     (["--set", "world.n_languages=1"], "at least 2 languages"),
     (["--set", "world.n_languages=0"], "n_languages must be >= 1"),
     (["--set", "corpus_per_language=0"], "n must be a positive int"),

@@ -21,8 +21,7 @@ from xtutor.runner import load_config, run_config
 def test_robust_transfer_tiny_records_the_generalized_matrix_and_costs() -> None:
     res = robust_transfer("tiny", seeds=[0], methods=["plain", "codeswitch"],
                           tasks=["nli", "paws"], settings=RobustSettings(
-                              overrides=(("mlm.steps", 5), ("nli_train", 96),
-                                         ("nli_test", 30))))
+                              overrides={"mlm.steps": 5, "nli_train": 96, "nli_test": 30}))
     df = res.frame()
     acc = df[df.metric == "accuracy"]
     # 3 languages -> 9 (premise, hypothesis) pairs per method and task
@@ -60,7 +59,7 @@ def test_run_config_robust_toy(tmp_path) -> None:
     cfg.write_text("experiment: robust\nsetup: toy\npreset: tiny\nseeds: [1]\ntasks: [paws]\n"
                    "methods: [plain, free]\n"
                    "overrides: {nli_test: 30, nli_train: 64, mlm.steps: 5}\n", encoding="utf-8")
-    records = run_config(cfg, tmp_path / "out", show_progress=False)
+    records = run_config(cfg, tmp_path / "out", show_progress=False).records
     assert {r.method for r in records} == {"plain", "free"}
     assert {r.n for r in records if r.metric == "train_seconds"} == {2}
     assert {r.seed for r in records} == {1}
@@ -74,20 +73,20 @@ def test_run_config_robust_toy(tmp_path) -> None:
 def test_shipped_configs_are_valid() -> None:
     for name, setup in (("configs/robust_toy.yaml", "toy"),
                         ("configs/robust_xnli_e5.yaml", "xnli")):
-        cfg = load_config(name)
-        s = RobustSettings.from_settings({k: v for k, v in cfg.items() if k != "experiment"})
+        _, s = load_config(name)
         assert s.setup == setup and set(s.methods) == set(METHODS)
         if setup == "toy":
             assert len(s.seeds) >= 3
 
 
 def test_settings_errors_name_the_setting() -> None:
-    with pytest.raises(ValueError, match="does not take setting"):
+    with pytest.raises(ValueError, match="unknown setting 'method'; valid keys: adv_epsilon"):
         RobustSettings.from_settings({"method": ["plain"]})
     with pytest.raises(ValueError, match="'methods': unknown"):
         RobustSettings.from_settings({"methods": ["plain", "dropout"]})
-    with pytest.raises(ValueError, match="'seeds' must hold int"):
-        RobustSettings.from_settings({"seeds": ["0"]})
+    with pytest.raises(ValueError, match="setting 'seeds': expected an integer, got 'a'"):
+        RobustSettings.from_settings({"seeds": ["a"]})
+    assert RobustSettings.from_settings({"seeds": ["0"], "lr": "1e-4"}).lr == 1e-4
     with pytest.raises(ValueError, match="profile"):
         RobustSettings(setup="xnli", profile="huge")
     with pytest.raises(ValueError, match="epsilon"):
@@ -111,8 +110,7 @@ def test_robust_transfer_cache_dir_shares_the_preset_encoders(tmp_path) -> None:
     from xtutor.experiments.encoders import pretrained_toy
     from xtutor.lab import LabConfig
 
-    settings = RobustSettings(overrides=(("mlm.steps", 5), ("nli_train", 64),
-                                         ("nli_test", 20)))
+    settings = RobustSettings(overrides={"mlm.steps": 5, "nli_train": 64, "nli_test": 20})
     kw = {"seeds": [0], "methods": ["plain"], "tasks": ["nli"], "settings": settings}
     plain = robust_transfer("tiny", **kw)
     cached = robust_transfer("tiny", cache_dir=tmp_path, **kw)

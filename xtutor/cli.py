@@ -1,4 +1,4 @@
-"""The ``xtutor`` command line: ``xtutor lab`` and ``xtutor run CONFIG``."""
+"""The ``xtutor`` command line: ``xtutor lab``, ``xtutor run CONFIG``, ``xtutor verify DIR``."""
 
 from __future__ import annotations
 
@@ -22,48 +22,89 @@ def _parse_sets(items: list[str]) -> dict[str, str]:
     return out
 
 
+def _fail(e: Exception) -> typer.Exit:
+    """One line on stderr, exit status 2 (bad input), no traceback."""
+    typer.echo(f"error: {e}", err=True)
+    return typer.Exit(2)
+
+
 @app.command()
 def lab(
     out: Annotated[Path, typer.Option(help="output folder")] = Path("runs/lab"),
     seed: Annotated[int, typer.Option(help="seed for data, model and training")] = 0,
     preset: Annotated[str, typer.Option(
-        help="'default', 'ci' (smaller) or 'tiny' (a smoke test)")] = "default",
+        help="'ci' (the default: about 2 minutes), 'default' (a larger encoder) or 'tiny' "
+             "(a smoke test)")] = "ci",
     set_: Annotated[list[str] | None, typer.Option(
         "--set", help="override a setting, e.g. --set mlm.steps=300 (repeatable)")] = None,
     quiet: Annotated[bool, typer.Option(help="no progress bars")] = False,
 ) -> None:
-    """Pretrain a toy multilingual encoder, measure retrieval and zero-shot NLI transfer."""
-    from xtutor.lab import LabConfig, run_lab
+    """Pretrain a toy multilingual encoder, align a copy, fine-tune plain and robust: retrieval
+    and zero-shot NLI, clean and under attack."""
+    from xtutor.lab import LabSettings
+    from xtutor.runner import run_experiment
+    from xtutor.settings import check_settings
 
     try:
-        cfg = LabConfig.preset(preset, seed=seed).override(**_parse_sets(set_ or []))
-    except ValueError as e:
-        raise typer.BadParameter(str(e)) from e
-    try:
-        res = run_lab(cfg, out, show_progress=not quiet)
-    except ValueError as e:  # bad sizes found while running: say which, without a traceback
-        typer.echo(f"error: {e}", err=True)
-        raise typer.Exit(2) from e
-    typer.echo(res.summary)
-    typer.echo(f"wrote {out / 'results.jsonl'} ({len(res.records)} records) and "
-               f"{len(res.figures)} figures in {res.seconds:.0f} s")
+        s = check_settings(LabSettings, {"preset": preset, "seed": seed,
+                                         "overrides": _parse_sets(set_ or [])}, source="--set")
+        res = run_experiment("lab", s, out, show_progress=not quiet)
+    except (ValueError, FileNotFoundError) as e:
+        raise _fail(e) from e
+    typer.echo((out / "summary.txt").read_text(encoding="utf-8"), nl=False)
+    typer.echo(f"wrote {out / 'results.jsonl'} ({len(res.records)} records) and figures in "
+               f"{res.seconds:.0f} s")
 
 
 @app.command()
 def run(
     config: Annotated[Path, typer.Argument(help="experiment config (YAML)")],
     out: Annotated[Path, typer.Option(help="output folder")] = Path("runs/run"),
+    shard: Annotated[str | None, typer.Option(
+        help="run only share i of n of the cells (i/n, 0 <= i < n); a final run without "
+             "--shard merges")] = None,
     quiet: Annotated[bool, typer.Option(help="no progress bars")] = False,
 ) -> None:
-    """Run the experiment described by a YAML config and write its records."""
-    from xtutor.runner import run_config
+    """Run (or resume) the experiment described by a YAML config and write its records."""
+    from xtutor.runner import parse_shard, run_config
 
     try:
-        records = run_config(config, out, show_progress=not quiet)
+        res = run_config(config, out, shard=parse_shard(shard), show_progress=not quiet)
     except (FileNotFoundError, ValueError) as e:
-        typer.echo(f"error: {e}", err=True)
-        raise typer.Exit(2) from e
-    typer.echo(f"wrote {out / 'results.jsonl'} ({len(records)} records)")
+        raise _fail(e) from e
+    if res.complete and shard is None:
+        typer.echo(f"wrote {out / 'results.jsonl'} ({len(res.records)} records; "
+                   f"{len(res.computed)} cells computed, {len(res.reused)} reused)")
+    else:
+        typer.echo(f"shard {shard}: {len(res.computed)} cells computed, {len(res.reused)} "
+                   f"reused; {len(res.missing)} cells of the whole run still missing (run "
+                   f"without --shard to finish and merge)")
+
+
+@app.command()
+def verify(
+    ledger: Annotated[Path, typer.Argument(help="a finished run folder (data/ledgers/NAME)")],
+    cells: Annotated[int | None, typer.Option(help="cells to recompute (default: all)")] = None,
+    seed: Annotated[int, typer.Option(help="seed of the random choice of cells")] = 0,
+    tolerance: Annotated[float, typer.Option(
+        help="largest |difference| accepted per value (0: exact)")] = 0.0,
+    threads: Annotated[int | None, typer.Option(
+        help="torch threads (default: the ledger's own, for bit-exact CPU results)")] = None,
+    quiet: Annotated[bool, typer.Option(help="no progress bars")] = False,
+) -> None:
+    """Recompute a sample of a ledger's cells with the current code and compare every value."""
+    from xtutor.runner import verify_ledger
+
+    try:
+        rep = verify_ledger(ledger, cells=cells, seed=seed, tolerance=tolerance,
+                            show_progress=not quiet, threads=threads)
+    except (FileNotFoundError, ValueError) as e:
+        raise _fail(e) from e
+    for line in rep.problems:
+        typer.echo(f"mismatch: {line}")
+    typer.echo(rep.summary())
+    if not rep.ok:
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -8,7 +8,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import torch
@@ -16,6 +16,7 @@ from tqdm.auto import tqdm
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from xtutor.data.types import PairDataset, check_label_order
+from xtutor.results import Record
 
 
 def predict_pairs(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, data: PairDataset,
@@ -64,3 +65,36 @@ def evaluate_pairs(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
                    data: PairDataset, batch_size: int = 256) -> float:
     """Accuracy of ``model`` on ``data``."""
     return accuracy(predict_pairs(model, tokenizer, data, batch_size), data.labels)
+
+
+def evaluate_matrix(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
+                    tests: Mapping[tuple[str, str], PairDataset], *, experiment: str,
+                    model_name: str, method: str, train_lang: str, seed: int,
+                    max_length: int = 128) -> list[Record]:
+    """Accuracy on each ``(premise_lang, hypothesis_lang) -> dataset`` as unstamped records
+    (``eval_lang`` is the language, or ``a-b`` for a mixed pair: the generalized matrix).
+
+    Example:
+        >>> from xtutor.data.types import PairExample
+        >>> from xtutor.models import toy_encoder
+        >>> from xtutor.toyworld import ToyWorld, WorldConfig
+        >>> from xtutor.training import classifier_from_encoder
+        >>> w = ToyWorld(WorldConfig(n_languages=2))
+        >>> m, t = toy_encoder(w, layers=1, hidden=16)
+        >>> d = w.nli(6, "L0", seed=0)
+        >>> clf = classifier_from_encoder(m, d.label_names)
+        >>> recs = evaluate_matrix(clf, t, {("L0", "L0"): d}, experiment="demo",
+        ...                        model_name="toy", method="plain", train_lang="L0", seed=0)
+        >>> recs[0].metric, recs[0].n
+        ('accuracy', 6)
+    """
+    out = []
+    for (a, b), data in tests.items():
+        acc = accuracy(predict_pairs(model, tokenizer, data, max_length=max_length),
+                       data.labels)
+        out.append(Record(experiment=experiment, model=model_name, method=method,
+                          task=data.task, train_lang=train_lang,
+                          eval_lang=a if a == b else f"{a}-{b}", premise_lang=a,
+                          hypothesis_lang=b, metric="accuracy", value=acc, n=len(data),
+                          seed=seed))
+    return out

@@ -1,9 +1,13 @@
-"""The embedded default experiment: ``xtutor lab``.
+"""The embedded default experiment: ``xtutor lab``, the book's answer in miniature.
 
-It generates a toy language family, pretrains a small encoder with MLM on monolingual text only,
-measures how well each language's sentences retrieve their translations in the source language,
-fine-tunes NLI on the source language and evaluates zero-shot on every language (and on every
-premise/hypothesis language pair). Everything it reports is measured in the run.
+It generates a toy language family, pretrains a small encoder with MLM on monolingual text
+only, aligns a copy of it with sentence-level InfoNCE on parallel pairs, and measures for both
+encoders how well each language's sentences retrieve their translations in the source
+language. Then it fine-tunes NLI on the source language with plain fine-tuning and with one
+noise-robust method (``robust_method``, code-switch augmentation by default) on each encoder
+(the 2 x 2 of alignment x fine-tuning, through :func:`xtutor.experiments.unit.run_unit`), and
+evaluates zero-shot on every language (and every premise/hypothesis language pair), clean and
+under character-noise and code-switching attacks. Everything it reports is measured in the run.
 
 Example:
     >>> cfg = LabConfig.preset("tiny")
@@ -15,7 +19,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +63,21 @@ class LabConfig:
     nli_test: int = 1000
     retrieval_pairs: int = 500
     generalized: bool = True
+    align_steps: int = 400
+    align_pairs: int = 512
+    align_lr: float = 1e-3
+    robust_method: str = "codeswitch"
+    n_attack: int = 60
+
+    def __post_init__(self) -> None:
+        from xtutor.regularizers.factory import METHODS
+
+        if self.robust_method not in METHODS or self.robust_method == "plain":
+            raise ValueError(f"robust_method must be one of {list(METHODS[1:])}, got "
+                             f"{self.robust_method!r}")
+        for name in ("align_steps", "align_pairs", "n_attack", "retrieval_pairs"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
 
     @staticmethod
     def preset(name: str, seed: int = 0) -> LabConfig:
@@ -81,6 +100,7 @@ class LabConfig:
                 mlm=MLMConfig(steps=20, batch_size=32, warmup=2),
                 finetune=FinetuneConfig(epochs=1.0, batch_size=32),
                 corpus_per_language=200, nli_train=240, nli_test=60, retrieval_pairs=40,
+                align_steps=20, align_pairs=64, n_attack=12,
             ).with_seed(seed)
         raise ValueError(f"unknown lab preset {name!r}; choose 'default', 'ci' or 'tiny'")
 
@@ -91,29 +111,36 @@ class LabConfig:
                        finetune=replace(self.finetune, seed=seed))
 
     def override(self, **changes: Any) -> LabConfig:
-        """Change fields by dotted name, e.g. ``override(**{"mlm.steps": 100})``."""
-        cfg = self
-        for key, value in changes.items():
-            head, _, rest = key.partition(".")
-            names = {f.name for f in fields(cfg)}
-            if head not in names:
-                raise ValueError(f"unknown lab setting {key!r}; top-level settings: "
-                                 f"{sorted(names)}")
-            if rest:
-                sub = getattr(cfg, head)
-                sub_names = {f.name for f in fields(sub)}
-                if rest not in sub_names:
-                    raise ValueError(f"unknown lab setting {key!r}; {head}.* has "
-                                     f"{sorted(sub_names)}")
-                value = type(getattr(sub, rest))(value)
-                cfg = replace(cfg, **{head: replace(sub, **{rest: value})})
-            else:
-                cur = getattr(cfg, head)
-                if hasattr(cur, "__dataclass_fields__"):
-                    raise ValueError(f"{key!r} is a group; set one of its fields, "
-                                     f"e.g. {key}.{next(iter(cur.__dataclass_fields__))}")
-                cfg = replace(cfg, **{head: type(cur)(value)})
-        return cfg
+        """Change fields by dotted name, e.g. ``override(**{"mlm.steps": 100})``; values are
+        converted and checked once (:func:`xtutor.settings.override`: ``"1e-4"`` is a number,
+        ``"false"`` is False, an unknown key is named)."""
+        from xtutor.settings import override
+
+        return override(self, changes, source="lab setting")
+
+
+@dataclass(frozen=True)
+class LabSettings:
+    """Settings of ``experiment: lab`` (and of ``xtutor lab``): a preset, a seed and dotted
+    overrides of :class:`LabConfig`.
+
+    Example:
+        >>> LabSettings(preset="tiny", overrides={"generalized": "false"}).config().generalized
+        False
+    """
+
+    preset: str = "ci"
+    seed: int = 0
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.seed < 0:
+            raise ValueError(f"seed must be >= 0, got {self.seed}")
+        self.config()  # checks the preset and the overrides
+
+    def config(self) -> LabConfig:
+        """The :class:`LabConfig` these settings describe."""
+        return LabConfig.preset(self.preset, seed=self.seed).override(**self.overrides)
 
 
 @dataclass
@@ -217,9 +244,59 @@ def measure_retrieval(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase
     return records, layer_rows
 
 
+def lab_records(cfg: LabConfig, out: Path, show_progress: bool = True
+                ) -> tuple[list[Record], dict[str, Any]]:
+    """The lab's measurements (unstamped records) and what its figures and summary need;
+    saves the pretrained encoder to ``out/encoder``."""
+    from xtutor.attacks.study import AttackConfig
+    from xtutor.experiments.setups import AlignmentSettings, ToySetup
+    from xtutor.experiments.unit import run_unit
+
+    set_seed(cfg.seed)
+    world = ToyWorld(cfg.world)
+    if len(world.languages) < 2:
+        raise ValueError("the lab needs at least 2 languages (a source and a target)")
+    out.mkdir(parents=True, exist_ok=True)
+
+    # 1. pretrain on monolingual text only; 2. align a copy with sentence InfoNCE
+    model, tok, mlm_losses = pretrain_toy_encoder(cfg, world, show_progress=show_progress)
+    model.save_pretrained(out / "encoder")
+    tok.save_pretrained(out / "encoder")
+    model.eval()
+    setup = ToySetup(cfg, model_name="toy-mlm", encoder=(model, tok),
+                     alignment=AlignmentSettings(cfg.align_steps, cfg.align_pairs, cfg.align_lr))
+    encoders = {"none": model, "sentence": setup.align("sentence")}
+
+    # 3. retrieval of translations, every layer, both directions, for both encoders
+    records: list[Record] = []
+    layer_rows: list[dict] = []
+    for name, enc in encoders.items():
+        recs, rows = measure_retrieval(enc, tok, world, cfg.retrieval_pairs, seed=cfg.seed,
+                                       method=name)
+        records += recs
+        layer_rows += rows
+
+    # 4. fine-tune on the source language: plain and one robust method on each encoder;
+    #    zero-shot everywhere, clean and under attack
+    attack = AttackConfig(attacks=("char_noise", "code_switch"), n_examples=0)
+    ft_losses: list[float] = []
+    for name, enc in encoders.items():
+        for method in ("plain", cfg.robust_method):
+            res = run_unit(setup, method, encoder=enc, attack=attack, n_attack=cfg.n_attack,
+                           experiment="lab", method=f"{name}/{method}",
+                           show_progress=show_progress)
+            records += res.records
+            if name == "none" and method == "plain":
+                ft_losses = res.losses
+    return records, {"world": world, "layer_rows": layer_rows, "mlm_losses": mlm_losses,
+                     "ft_losses": ft_losses}
+
+
 def run_lab(config: LabConfig | None = None, out_dir: str | Path = "runs/lab",
             show_progress: bool = True) -> LabResult:
-    """Run the lab and write ``results.jsonl``, figures, ``summary.txt`` and ``config.json``.
+    """Run the lab and write ``results.jsonl``, figures, ``summary.txt`` and ``config.json``
+    (the runner's layout, :mod:`xtutor.runner`; ``config.json`` also has the full
+    ``config``).
 
     Example:
         >>> import tempfile
@@ -227,41 +304,50 @@ def run_lab(config: LabConfig | None = None, out_dir: str | Path = "runs/lab",
         >>> sorted({r.task for r in res.records})
         ['nli', 'retrieval']
     """
+    from xtutor.io import atomic_write_text
+    from xtutor.reproducibility import deterministic
+
     cfg = config or LabConfig()
     t0 = time.time()
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    set_seed(cfg.seed)
-    world = ToyWorld(cfg.world)
-    langs = world.languages
-    if len(langs) < 2:
-        raise ValueError("the lab needs at least 2 languages (a source and a target)")
-
-    # 1. pretrain on monolingual text only
-    model, tok, mlm_losses = pretrain_toy_encoder(cfg, world, show_progress=show_progress)
-    model.save_pretrained(out / "encoder")
-    tok.save_pretrained(out / "encoder")
-
-    # 2. retrieval of translations, every layer, both directions
-    records, layer_rows = measure_retrieval(model, tok, world, cfg.retrieval_pairs,
-                                            seed=cfg.seed)
-
-    # 3. fine-tune NLI on the source language, zero-shot everywhere
-    nli_records, ft_losses = zero_shot_nli(model, tok, world, cfg, show_progress=show_progress)
-    records += nli_records
+    with deterministic():
+        records, extra = lab_records(cfg, out, show_progress)
     records = stamp(records, cfg)
     write_records(out / "results.jsonl", records)
-
-    # 4. figures and summary
-    figures = _figures(records, layer_rows, mlm_losses, ft_losses, cfg, out)
+    figures = _figures(records, extra["layer_rows"], extra["mlm_losses"], extra["ft_losses"],
+                       cfg, out)
     seconds = time.time() - t0
-    summary = _summary(records, world, cfg, seconds)
-    (out / "summary.txt").write_text(summary, encoding="utf-8")
-    meta = {"config": asdict(cfg), **provenance(cfg), "seconds": round(seconds, 1),
-            "languages": [world.language(x).describe() for x in langs]}
-    (out / "config.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
-    assert meta["config_hash"] == config_hash(cfg)
+    summary = _summary(records, extra["world"], cfg, seconds)
+    atomic_write_text(out / "summary.txt", summary)
+    meta = {"experiment": "lab", "config": asdict(cfg), **provenance(cfg),
+            "seconds": round(seconds, 1),
+            "languages": [extra["world"].language(x).describe() for x in extra["world"].languages]}
+    atomic_write_text(out / "config.json", json.dumps(meta, indent=2))
     return LabResult(records, out, figures, summary, seconds)
+
+
+def _run_cell(s: LabSettings, cell: Any, ctx: Any) -> list[Record]:
+    cfg = s.config()
+    records, extra = lab_records(cfg, ctx.out, ctx.show_progress)
+    _figures(records, extra["layer_rows"], extra["mlm_losses"], extra["ft_losses"], cfg,
+             ctx.out)
+    ctx.state["world"] = extra["world"]
+    return records
+
+
+def _summarize(s: LabSettings, records: list[Record], out: Path) -> str:
+    cfg = s.config()
+    return _summary(records, ToyWorld(cfg.world), cfg, None)
+
+
+def _kind() -> Any:
+    from xtutor.runner import Kind, WholeRun
+
+    return Kind("lab", LabSettings, lambda s: [WholeRun("lab")], _run_cell,
+                summarize=_summarize)
+
+
+KIND_SPEC = _kind()
 
 
 def _figures(records: list[Record], layer_rows: list[dict], mlm_losses: list[float],
@@ -272,29 +358,32 @@ def _figures(records: list[Record], layer_rows: list[dict], mlm_losses: list[flo
 
     df = pd.DataFrame([r.to_dict() for r in records])
     figs = {}
+    src = cfg_src(records)
     ret = df[(df.task == "retrieval") & df.metric.isin(["retrieval_acc_cosine",
                                                          "retrieval_acc_csls"])].copy()
-    src = cfg_src(records)
-    ret["scoring, direction"] = ret.metric.str.replace("retrieval_acc_", "") + ", " + \
-        ret.premise_lang.map(lambda q: f"{src} -> target" if q == src else f"target -> {src}")
-    top = float(ret.value.max())
+    ret = ret[ret.metric == "retrieval_acc_cosine"]
+    ret["encoder, direction"] = ret.method.map({"none": "MLM only", "sentence": "+ InfoNCE"}) \
+        + ", " + ret.premise_lang.map(lambda q: f"{src} -> target" if q == src
+                                      else f"target -> {src}")
     figs["retrieval"] = plots.bar_by_language(
-        ret, "top-1 accuracy (fraction)", "Translation retrieval after MLM pretraining",
-        hue="scoring, direction", chance=1.0 / cfg.retrieval_pairs,
-        ylim=(0, 1.02) if top > 0.25 else (0, max(0.05, 1.3 * top)))
+        ret, "top-1 accuracy (fraction, cosine)",
+        "Translation retrieval: MLM only vs aligned with InfoNCE", hue="encoder, direction",
+        chance=1.0 / cfg.retrieval_pairs, ylim=(0, 1.02))
     figs["retrieval_by_layer"] = plots.line_by_layer(
-        pd.DataFrame(layer_rows), "top-1 accuracy (fraction, cosine)",
-        "Retrieval accuracy by layer")
-    nli = df[(df.task == "nli") & (df.premise_lang == df.hypothesis_lang)]
-    src_acc = float(nli[nli.eval_lang == cfg_src(records)].value.mean())
+        pd.DataFrame([r for r in layer_rows if r["method"] == "none"]),
+        "top-1 accuracy (fraction, cosine)", "Retrieval accuracy by layer (MLM only)")
+    nli = df[(df.task == "nli") & (df.metric == "accuracy") & (df.attack == "none")
+             & (df.premise_lang == df.hypothesis_lang)].copy()
+    src_acc = float(nli[(nli.eval_lang == src) & (nli.method == "none/plain")].value.mean())
     figs["zero_shot"] = plots.bar_by_language(
-        nli, "accuracy (fraction)", f"NLI: trained on {cfg_src(records)}, zero-shot elsewhere",
-        chance=1 / 3, reference=src_acc)
+        nli, "accuracy (fraction)", f"NLI: trained on {src}, zero-shot elsewhere",
+        hue="method", chance=1 / 3, reference=src_acc)
     if cfg.generalized:
         figs["generalized"] = plots.heatmap_matrix(
-            df[df.task == "nli"], "Generalized cross-lingual NLI")
+            df[(df.task == "nli") & (df.metric == "accuracy") & (df.method == "none/plain")],
+            "Generalized cross-lingual NLI (MLM encoder, plain fine-tuning)")
     figs["mlm_loss"] = plots.loss_curve(mlm_losses, "MLM pretraining loss")
-    figs["finetune_loss"] = plots.loss_curve(ft_losses, "NLI fine-tuning loss")
+    figs["finetune_loss"] = plots.loss_curve(ft_losses, "NLI fine-tuning loss (plain)")
     paths = {}
     for name, fig in figs.items():
         p = out / f"{name}.png"
@@ -309,26 +398,55 @@ def cfg_src(records: list[Record]) -> str:
     return records[0].train_lang
 
 
-def _summary(records: list[Record], world: ToyWorld, cfg: LabConfig, seconds: float) -> str:
+def answer_table(records: list[Record], src: str) -> pd.DataFrame:
+    """The lab's 2 x 2: rows ``alignment/fine-tuning``, columns source accuracy, zero-shot
+    accuracy (mean over the other languages), zero-shot accuracy under each attack.
+
+    Example:
+        >>> r = [Record("lab", "m", "none/plain", "nli", "L0", x, "accuracy", v, 10, 0,
+        ...             premise_lang=x, hypothesis_lang=x) for x, v in (("L0", .9), ("L1", .5))]
+        >>> answer_table(r, "L0").round(2).to_dict("records")
+        [{'source': 0.9, 'zero-shot': 0.5}]
+    """
+    df = pd.DataFrame([x.to_dict() for x in records])
+    df = df[(df.task == "nli") & df.metric.isin(["accuracy", "attacked_accuracy"])]
+    rows = {}
+    for method, g in df.groupby("method", sort=False):
+        clean = g[(g.metric == "accuracy") & (g.premise_lang == g.hypothesis_lang)]
+        row = {"source": clean[clean.eval_lang == src].value.mean(),
+               "zero-shot": clean[clean.eval_lang != src].value.mean()}
+        att = g[(g.metric == "attacked_accuracy") & (g.eval_lang != src)]
+        for a, ga in att.groupby("attack", sort=False):
+            row[f"under {a}"] = ga.value.mean()
+        rows[method] = row
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def _summary(records: list[Record], world: ToyWorld, cfg: LabConfig, seconds: float | None
+             ) -> str:
     src = world.languages[0]
-    lines = [f"xtutor lab (seed {cfg.seed}, config {config_hash(cfg)}), {seconds:.0f} s", ""]
+    took = f", {seconds:.0f} s" if seconds is not None else ""
+    lines = [f"xtutor lab (seed {cfg.seed}, config {config_hash(cfg)}){took}", ""]
     lines.append("Languages:")
     lines += ["  " + world.language(x).describe() for x in world.languages]
-    lines += ["", f"Translation retrieval against {src} (last layer, top-1, chance "
-                  f"{1 / cfg.retrieval_pairs:.3f}):"]
-    by = {(r.metric, r.premise_lang, r.hypothesis_lang): r.value for r in records
+    lines += ["", f"Translation retrieval against {src} (last layer, top-1 cosine, mean of both "
+                  f"directions; chance {1 / cfg.retrieval_pairs:.3f}):"]
+    by = {(r.method, r.metric, r.premise_lang, r.hypothesis_lang): r.value for r in records
           if r.task == "retrieval"}
     for lang in world.languages[1:]:
-        lines.append(f"  {lang}: cosine {lang}->{src} {by[('retrieval_acc_cosine', lang, src)]:.3f}"
-                     f", {src}->{lang} {by[('retrieval_acc_cosine', src, lang)]:.3f}; "
-                     f"CSLS {lang}->{src} {by[('retrieval_acc_csls', lang, src)]:.3f}")
-    lines += ["", f"NLI accuracy, fine-tuned on {src} only (chance 0.333):"]
-    nli = {(r.premise_lang, r.hypothesis_lang): r.value for r in records if r.task == "nli"}
-    for lang in world.languages:
-        tag = "source" if lang == src else "zero-shot"
-        lines.append(f"  {lang} ({tag}): {nli[(lang, lang)]:.3f}")
+        vals = [(by[(m, "retrieval_acc_cosine", lang, src)]
+                 + by[(m, "retrieval_acc_cosine", src, lang)]) / 2 for m in ("none", "sentence")]
+        lines.append(f"  {lang}: MLM only {vals[0]:.3f}; aligned with InfoNCE {vals[1]:.3f}")
+    table = answer_table(records, src)
+    lines += ["", f"NLI accuracy, fine-tuned on {src} only (chance 0.333); rows alignment/"
+                  f"fine-tuning, zero-shot = mean over the other languages, under attack = "
+                  f"{cfg.n_attack} attacked pairs per language:", table.round(3).to_string()]
+    nli = {(r.method, r.premise_lang, r.hypothesis_lang): r.value for r in records
+           if r.task == "nli" and r.metric == "accuracy"}
     if cfg.generalized:
-        mixed = [v for (a, b), v in nli.items() if a != b]
-        lines.append(f"  mixed-language pairs (generalized), mean over {len(mixed)}: "
-                     f"{sum(mixed) / len(mixed):.3f}")
+        lines.append("")
+        for m in table.index:
+            mixed = [v for (mm, a, b), v in nli.items() if mm == m and a != b]
+            lines.append(f"  {m}: mixed-language pairs (generalized), mean over {len(mixed)}: "
+                         f"{sum(mixed) / len(mixed):.3f}")
     return "\n".join(lines) + "\n"

@@ -397,8 +397,8 @@ def toy_dictionaries(world: object, src: str, tgts: Iterable[str] | None = None
             for t in targets}
 
 
-def word_embeddings(model: torch.nn.Module, tokenizer: object, vocabulary: Sequence[str],
-                    batch_size: int = 1024) -> torch.Tensor:
+def vocabulary_embeddings(model: torch.nn.Module, tokenizer: object,
+                          vocabulary: Sequence[str], batch_size: int = 1024) -> torch.Tensor:
     """One vector per word: the mean of its subword *input* embeddings, ``(len(vocab), dim)``."""
     emb = model.get_input_embeddings().weight.detach()  # type: ignore[operator]
     ids = tokenizer(list(vocabulary), add_special_tokens=False)["input_ids"]  # type: ignore
@@ -417,7 +417,8 @@ def embedding_neighbour_table(model: torch.nn.Module, tokenizer: object,
                               vocabulary: Sequence[str], k: int = 8,
                               min_similarity: float = 0.0, batch_size: int = 1024
                               ) -> dict[str, list[str]]:
-    """``{word: its k nearest words}`` by cosine of :func:`word_embeddings` over ``vocabulary``.
+    """``{word: its k nearest words}`` by cosine of :func:`vocabulary_embeddings` over
+    ``vocabulary``.
 
     Neighbours below ``min_similarity`` are left out; words with no subword (empty after
     tokenisation) and duplicate words are dropped. Similarities are computed in blocks of
@@ -439,8 +440,8 @@ def embedding_neighbour_table(model: torch.nn.Module, tokenizer: object,
         raise ValueError(f"vocabulary needs at least 2 distinct words, got {len(vocab)}")
     ids = tokenizer(vocab, add_special_tokens=False)["input_ids"]  # type: ignore[operator]
     vocab = [w for w, x in zip(vocab, ids, strict=True) if x]
-    vecs = torch.nn.functional.normalize(word_embeddings(model, tokenizer, vocab, batch_size),
-                                         dim=1)
+    vecs = torch.nn.functional.normalize(
+        vocabulary_embeddings(model, tokenizer, vocab, batch_size), dim=1)
     kk = min(k, len(vocab) - 1)
     table: dict[str, list[str]] = {}
     for s in range(0, len(vocab), batch_size):

@@ -17,7 +17,7 @@ Each aligned encoder is measured with :func:`xtutor.experiments.encoders.toy_ali
 evaluate on every language). :func:`data_curve` repeats the sentence method with fewer pairs.
 
 Example:
-    >>> ContrastiveConfig().methods
+    >>> AlignmentStudyConfig().methods
     ('none', 'sentence', 'word', 'sentence+word', 'image-pivot')
 """
 
@@ -46,7 +46,7 @@ CONTROLS: tuple[str, ...] = ("image-shuffled",)
 
 
 @dataclass(frozen=True)
-class ContrastiveConfig:
+class AlignmentStudyConfig:
     """Sizes of the chapter-2 study.
 
     Attributes:
@@ -80,16 +80,16 @@ class ContrastiveConfig:
     def __post_init__(self) -> None:
         unknown = [m for m in self.methods if m not in METHODS + CONTROLS]
         if unknown:
-            raise ValueError(f"ContrastiveConfig.methods: unknown method(s) {unknown}; "
+            raise ValueError(f"AlignmentStudyConfig.methods: unknown method(s) {unknown}; "
                              f"choose from {list(METHODS + CONTROLS)}")
         if not self.seeds:
-            raise ValueError("ContrastiveConfig.seeds is empty: give at least one seed")
+            raise ValueError("AlignmentStudyConfig.seeds is empty: give at least one seed")
         for name in ("pairs_per_language", "captions_per_language", "text_steps", "pivot_steps"):
             if getattr(self, name) <= 0:
-                raise ValueError(f"ContrastiveConfig.{name} must be positive, got "
+                raise ValueError(f"AlignmentStudyConfig.{name} must be positive, got "
                                  f"{getattr(self, name)}")
         if any(n <= 1 for n in self.curve_sizes):
-            raise ValueError(f"ContrastiveConfig.curve_sizes must all be >= 2, got "
+            raise ValueError(f"AlignmentStudyConfig.curve_sizes must all be >= 2, got "
                              f"{self.curve_sizes}")
 
 
@@ -129,7 +129,7 @@ def alignment_data(world: ToyWorld, method: str, seed: int, n_pairs: int, n_capt
                      f"got {method!r}")
 
 
-def align_config(method: str, cfg: ContrastiveConfig, seed: int) -> AlignConfig:
+def align_config(method: str, cfg: AlignmentStudyConfig, seed: int) -> AlignConfig:
     """The :class:`AlignConfig` of ``method`` under ``cfg``."""
     common = {"batch_size": cfg.batch_size, "lr": cfg.lr, "seed": seed}
     if method == "sentence":
@@ -145,7 +145,7 @@ def align_config(method: str, cfg: ContrastiveConfig, seed: int) -> AlignConfig:
 
 
 def align_toy(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, world: ToyWorld,
-              method: str, cfg: ContrastiveConfig, seed: int, n_pairs: int | None = None,
+              method: str, cfg: AlignmentStudyConfig, seed: int, n_pairs: int | None = None,
               show_progress: bool = False) -> PreTrainedModel:
     """A copy of ``model`` aligned with ``method`` (``none`` returns ``model`` itself).
 
@@ -154,7 +154,7 @@ def align_toy(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, world:
         >>> lab = LabConfig.preset("tiny")
         >>> w = ToyWorld(lab.world)
         >>> m, t = random_toy(lab, w)
-        >>> cfg = ContrastiveConfig(text_steps=2, batch_size=4)
+        >>> cfg = AlignmentStudyConfig(text_steps=2, batch_size=4)
         >>> align_toy(m, t, w, "sentence", cfg, seed=0, n_pairs=8) is not m
         True
     """
@@ -168,7 +168,7 @@ def align_toy(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, world:
 
 
 def _evaluate(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, world: ToyWorld,
-              lab: LabConfig, cfg: ContrastiveConfig, seed: int, method: str,
+              lab: LabConfig, cfg: AlignmentStudyConfig, seed: int, method: str,
               experiment: str) -> list[Record]:
     recs = toy_alignment_metrics(model, tokenizer, world, seed=seed, model_name="toy-mlm",
                                  method=method, experiment=experiment,
@@ -181,7 +181,7 @@ def _evaluate(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, world:
     return recs
 
 
-def contrastive_study(config: ContrastiveConfig | None = None,
+def contrastive_study(config: AlignmentStudyConfig | None = None,
                       cache_dir: str | Path | None = None, show_progress: bool = True
                       ) -> list[Record]:
     """Align the chapter-1 encoders with every method and every seed; measure each.
@@ -190,14 +190,14 @@ def contrastive_study(config: ContrastiveConfig | None = None,
     method. ``cache_dir`` is passed to :func:`pretrained_toy` (reuse chapter 1's encoders).
 
     Example:
-        >>> cfg = ContrastiveConfig(lab_preset="tiny", seeds=(0,), methods=("none", "sentence"),
+        >>> cfg = AlignmentStudyConfig(lab_preset="tiny", seeds=(0,), methods=("none", "sentence"),
         ...     pairs_per_language=16, text_steps=2, batch_size=4, n_eval_pairs=10, aer_pairs=5,
         ...     probe_per_language=10, nli=False)
         >>> recs = contrastive_study(cfg, show_progress=False)
         >>> sorted({r.method for r in recs})
         ['none', 'sentence']
     """
-    cfg = config or ContrastiveConfig()
+    cfg = config or AlignmentStudyConfig()
     records: list[Record] = []
     jobs = [(s, m) for s in cfg.seeds for m in cfg.methods]
     bar = tqdm(jobs, desc="alignment methods x seeds", disable=not show_progress)
@@ -214,7 +214,7 @@ def contrastive_study(config: ContrastiveConfig | None = None,
     return records
 
 
-def data_curve(config: ContrastiveConfig | None = None, method: str = "sentence",
+def data_curve(config: AlignmentStudyConfig | None = None, method: str = "sentence",
                cache_dir: str | Path | None = None, show_progress: bool = True
                ) -> list[Record]:
     """How much parallel data ``method`` needs: one run per size in ``config.curve_sizes``
@@ -224,13 +224,13 @@ def data_curve(config: ContrastiveConfig | None = None, method: str = "sentence"
     :func:`curve_frame` to split it.
 
     Example:
-        >>> cfg = ContrastiveConfig(lab_preset="tiny", seeds=(0,), text_steps=2, batch_size=4,
+        >>> cfg = AlignmentStudyConfig(lab_preset="tiny", seeds=(0,), text_steps=2, batch_size=4,
         ...     n_eval_pairs=10, aer_pairs=5, probe_per_language=10, nli=False,
         ...     curve_sizes=(4, 8))
         >>> sorted({r.method for r in data_curve(cfg, show_progress=False)})
         ['sentence:4', 'sentence:8']
     """
-    cfg = config or ContrastiveConfig()
+    cfg = config or AlignmentStudyConfig()
     if method not in ("sentence", "word", "sentence+word"):
         raise ValueError(f"data_curve needs a parallel-text method ('sentence', 'word' or "
                          f"'sentence+word'), got {method!r}")

@@ -103,10 +103,10 @@ def gluex_ood_study(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
     """Fine-tune ``model`` on ``train`` once per (seed, method) and evaluate each classifier
     with :func:`ood_accuracy`; also records ``train_seconds``.
 
-    ``methods``: :data:`xtutor.experiments.robust.METHODS` names; ``smoothing``,
+    ``methods``: :data:`xtutor.regularizers.METHODS` names; ``smoothing``,
     ``codeswitch`` and ``consistency`` need dictionaries (``tables``: target language ->
     dictionary) and ``contrastive`` is not supported here (no parallel data in GLUE-X).
-    ``robust``: their hyperparameters (:class:`~xtutor.experiments.robust.RobustSettings`
+    ``robust``: their hyperparameters (:class:`~xtutor.regularizers.RegularizerSettings`
     fields). Records are unstamped.
 
     Example (``tests/test_ood.py`` runs it on fixtures with a tiny BERT):
@@ -114,7 +114,7 @@ def gluex_ood_study(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
     """
     from dataclasses import replace
 
-    from xtutor.experiments.robust import METHODS, RobustSettings, _regularizers
+    from xtutor.regularizers.factory import METHODS, RegularizerSettings, make_regularizers
     from xtutor.training import FinetuneConfig, finetune
 
     bad = [m for m in methods if m not in METHODS or m == "contrastive"]
@@ -126,11 +126,11 @@ def gluex_ood_study(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
         raise ValueError(f"methods {sorted(needs)} need dictionaries: pass tables="
                          f"{{language: dictionary}} (e.g. MUSE en-xx)")
     ft = finetune_config if isinstance(finetune_config, FinetuneConfig) else FinetuneConfig()
-    settings = RobustSettings(**(robust or {}))
+    settings = RegularizerSettings(**(robust or {}))
     records: list[Record] = []
     for seed in seeds:
         for method in methods:
-            regs = _regularizers(method, settings, tables or {}, [])
+            regs = make_regularizers(method, settings, tables or {}, [])
             t0 = time.perf_counter()
             clf, losses = finetune(model, tokenizer, train, replace(ft, seed=seed),
                                    show_progress=False, regularizers=regs)

@@ -38,91 +38,55 @@ Two setups:
   epochs).
 
 Example:
-    >>> s = RobustSettings.from_settings({"preset": "tiny", "seeds": [0], "methods": ["plain"]})
-    >>> s.preset, s.seeds, s.methods
-    ('tiny', (0,), ('plain',))
+    >>> s = RobustSettings.from_settings({"preset": "tiny", "seeds": [0], "methods": ["plain"],
+    ...                                   "adv_steps": "3"})
+    >>> s.preset, s.seeds, s.methods, s.adv_steps
+    ('tiny', (0,), ('plain',), 3)
 """
 
 from __future__ import annotations
 
-import json
-import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from xtutor.data.types import PairDataset
-from xtutor.evaluation import accuracy, predict_pairs
-from xtutor.experiments.settings import reject_unknown
-from xtutor.regularizers import (
-    AdversarialConfig,
-    AdversarialTraining,
-    CodeSwitch,
-    CodeSwitchConfig,
-    ConsistencyConfig,
-    ContrastiveAlignment,
-    ContrastiveConfig,
-    KLConsistency,
-    RandomizedSmoothing,
-    Regularizer,
-    SmoothingConfig,
-    neighbours_from_dictionaries,
-)
-from xtutor.regularizers.base import WordTable
-from xtutor.results import Record, stamp, write_records
-from xtutor.training import FinetuneConfig, finetune
+from xtutor.experiments.setups import Setup, ToySetup, XnliSetup, XnliSizes
+from xtutor.experiments.unit import run_unit
+from xtutor.regularizers.factory import METHODS, RegularizerSettings
+from xtutor.results import Record, stamp
+from xtutor.training import FinetuneConfig
 
 KIND = "robust"
-#: Every method, in report order.
-METHODS: tuple[str, ...] = ("plain", "pgd", "freelb", "free", "smoothing", "codeswitch",
-                            "consistency", "contrastive")
-#: Sizes of the XNLI profiles: train pairs, test pairs per language pair, epochs, batch size,
-#: max length.
-XNLI_PROFILES: dict[str, dict[str, int]] = {
-    "smoke": {"train": 16, "test": 8, "epochs": 1, "batch_size": 16, "max_length": 48},
-    "small": {"train": 600, "test": 300, "epochs": 3, "batch_size": 16, "max_length": 128},
-    "full": {"train": 2490, "test": 5010, "epochs": 3, "batch_size": 32, "max_length": 128},
+#: Sizes of the XNLI profiles (:class:`~xtutor.experiments.setups.XnliSizes`).
+XNLI_PROFILES: dict[str, XnliSizes] = {
+    "smoke": XnliSizes(train=16, test=8, epochs=1, batch_size=16, max_length=48),
+    "small": XnliSizes(train=600, test=300, epochs=3, batch_size=16, max_length=128),
+    "full": XnliSizes(train=2490, test=5010, epochs=3, batch_size=32, max_length=128),
 }
 XNLI_LANGS: tuple[str, ...] = ("en", "es", "sw", "ur", "my")
 
 
-def _tuple(name: str, value: Any, kind: type) -> tuple:
-    if isinstance(value, (str, int)) and not isinstance(value, bool):
-        value = [value]
-    if not isinstance(value, (list, tuple)) or not value:
-        raise ValueError(f"robust setting {name!r} must be a non-empty list, got {value!r}")
-    bad = [v for v in value if not isinstance(v, kind) or isinstance(v, bool)]
-    if bad:
-        raise ValueError(f"robust setting {name!r} must hold {kind.__name__} values, got "
-                         f"{bad[0]!r}")
-    if len(set(value)) != len(value):
-        raise ValueError(f"robust setting {name!r} has duplicates: {list(value)}")
-    return tuple(value)
-
-
 @dataclass(frozen=True)
-class RobustSettings:
-    """Validated settings of a ``robust`` run (module docstring); unknown keys are refused.
+class RobustSettings(RegularizerSettings):
+    """Settings of a ``robust`` run (module docstring): the methods' hyperparameters
+    (:class:`~xtutor.regularizers.RegularizerSettings`, at the top level of the config) and
+    the study's. Unknown keys are refused (:func:`xtutor.settings.check_settings`).
 
     Attributes:
         setup: ``toy`` or ``xnli``.
         preset, overrides, tasks: toy only (a lab preset, dotted overrides of
             :class:`xtutor.lab.LabConfig`, and ``nli``/``paws``).
         model, profile, languages, codeswitch_languages, data_dir: xnli only.
-        seeds, methods: shared.
-        adv_steps, adv_step_size, adv_epsilon, adv_norm: adversarial methods (``free`` replays
-            each batch ``adv_steps`` times).
-        smoothing_rate, smoothing_noise, codeswitch_rate, consistency_weight,
-        contrastive_weight, contrastive_pairs, contrastive_batch: the other methods.
+        seeds, methods: shared. lr: fine-tuning learning rate (``None``: the preset's for
+            toy, 1e-4 for xnli).
     """
 
     setup: str = "toy"
     preset: str = "ci"
-    overrides: tuple[tuple[str, Any], ...] = ()
+    overrides: dict[str, Any] = field(default_factory=dict)
     tasks: tuple[str, ...] = ("nli", "paws")
     model: str = "e5-small-offline"
     profile: str = "small"
@@ -131,20 +95,17 @@ class RobustSettings:
     data_dir: str | None = None
     seeds: tuple[int, ...] = (0, 1, 2)
     methods: tuple[str, ...] = METHODS
-    adv_steps: int = 2
-    adv_step_size: float = 0.025
-    adv_epsilon: float = 0.05
-    adv_norm: str = "l2"
-    smoothing_rate: float = 0.15
-    smoothing_noise: float = 0.02
-    codeswitch_rate: float = 0.3
-    consistency_weight: float = 1.0
-    contrastive_weight: float = 0.5
-    contrastive_pairs: int = 1000
-    contrastive_batch: int = 16
     lr: float | None = None
 
     def __post_init__(self) -> None:
+        super().__post_init__()
+        for name in ("tasks", "languages", "codeswitch_languages", "seeds", "methods"):
+            vals = tuple(getattr(self, name))
+            object.__setattr__(self, name, vals)
+            if not vals:
+                raise ValueError(f"robust setting {name!r} must be a non-empty list")
+            if len(set(vals)) != len(vals):
+                raise ValueError(f"robust setting {name!r} has duplicates: {list(vals)}")
         if self.setup not in ("toy", "xnli"):
             raise ValueError(f"robust setting 'setup' must be 'toy' or 'xnli', got {self.setup!r}")
         bad = [m for m in self.methods if m not in METHODS]
@@ -158,36 +119,38 @@ class RobustSettings:
             raise ValueError(f"robust setting 'profile' must be one of {list(XNLI_PROFILES)}, "
                              f"got {self.profile!r}")
         if any(s < 0 for s in self.seeds):
-            raise ValueError(f"robust setting 'seeds' must be >= 0, got {self.seeds}")
-        # the configs of the methods check the remaining numbers
-        AdversarialConfig(steps=self.adv_steps, step_size=self.adv_step_size,
-                          epsilon=self.adv_epsilon, norm=self.adv_norm)  # type: ignore[arg-type]
-        SmoothingConfig(self.smoothing_rate, self.smoothing_noise)
-        CodeSwitchConfig(self.codeswitch_rate)
-        ConsistencyConfig(self.consistency_weight)
-        ContrastiveConfig(weight=self.contrastive_weight, batch_size=self.contrastive_batch)
-        if self.contrastive_pairs < 2:
-            raise ValueError(f"robust setting 'contrastive_pairs' must be >= 2, got "
-                             f"{self.contrastive_pairs}")
+            raise ValueError(f"robust setting 'seeds' must be >= 0, got {list(self.seeds)}")
+        if self.setup == "toy":
+            self.lab(self.seeds[0])  # checks the overrides (one line naming the key)
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any] | None) -> RobustSettings:
-        """Check a config's settings (lists become tuples); errors name the setting."""
-        settings = dict(settings or {})
-        reject_unknown(settings, (f.name for f in fields(cls)), KIND)
-        kw: dict[str, Any] = {}
-        for k, v in settings.items():
-            if k in ("tasks", "methods", "languages", "codeswitch_languages"):
-                kw[k] = _tuple(k, v, str)
-            elif k == "seeds":
-                kw[k] = _tuple(k, v, int)
-            elif k == "overrides":
-                if not isinstance(v, (Mapping, type(None))):
-                    raise ValueError(f"robust setting 'overrides' must be a mapping, got {v!r}")
-                kw[k] = tuple(sorted((v or {}).items()))
-            else:
-                kw[k] = v
-        return cls(**kw)
+        """Check a config's settings (types converted, unknown keys refused)."""
+        from xtutor.settings import check_settings
+
+        return check_settings(cls, settings, source=f"experiment {KIND!r}")
+
+    def lab(self, seed: int) -> Any:
+        """The toy lab config of ``seed``: the preset with ``overrides`` and ``lr``."""
+        from xtutor.lab import LabConfig
+        from xtutor.settings import override
+
+        cfg = override(LabConfig.preset(self.preset, seed=seed), self.overrides,
+                       source="robust setting 'overrides'")
+        if self.lr is not None:
+            cfg = replace(cfg, finetune=replace(cfg.finetune, lr=self.lr))
+        return cfg
+
+    def setup_for(self, seed: int, cache_dir: str | Path | None = None,
+                  show_progress: bool = False) -> Setup:
+        """The :class:`~xtutor.experiments.setups.Setup` of ``seed``."""
+        if self.setup == "toy":
+            return ToySetup(self.lab(seed), preset=self.preset, cache_dir=cache_dir,
+                            model_name="toy-mlm", show_progress=show_progress)
+        return XnliSetup(seed, model=self.model, sizes=XNLI_PROFILES[self.profile],
+                         languages=self.languages,
+                         codeswitch_languages=self.codeswitch_languages,
+                         lr=self.lr if self.lr is not None else 1e-4, data_dir=self.data_dir)
 
 
 @dataclass
@@ -264,68 +227,77 @@ class RobustResult:
         return out.unstack("group")
 
 
-def _regularizers(method: str, s: RobustSettings, tables: Mapping[str, WordTable],
-                  parallel: Sequence[Any]) -> list[Regularizer]:
-    adv = {"steps": s.adv_steps, "step_size": s.adv_step_size, "epsilon": s.adv_epsilon,
-           "norm": s.adv_norm}
-    if method == "plain":
-        return []
-    if method in ("pgd", "freelb", "free"):
-        return [AdversarialTraining(AdversarialConfig(method=method, **adv))]  # type: ignore
-    if method == "smoothing":
-        return [RandomizedSmoothing(neighbours_from_dictionaries(tables.values()),
-                                    SmoothingConfig(s.smoothing_rate, s.smoothing_noise))]
-    if method == "codeswitch":
-        return [CodeSwitch(dict(tables), CodeSwitchConfig(s.codeswitch_rate))]
-    if method == "consistency":
-        view = CodeSwitch(dict(tables), CodeSwitchConfig(s.codeswitch_rate))
-        return [KLConsistency(ConsistencyConfig(s.consistency_weight, symmetric=True), view)]
-    if method == "contrastive":
-        return [ContrastiveAlignment(parallel, ContrastiveConfig(
-            weight=s.contrastive_weight, batch_size=s.contrastive_batch))]
-    raise ValueError(f"unknown method {method!r}; choose from {list(METHODS)}")
+@dataclass(frozen=True)
+class RobustCell:
+    """One (seed, task, method) run of a robust study."""
+
+    seed: int
+    task: str
+    method: str
+
+    @property
+    def name(self) -> str:
+        return f"seed{self.seed}__{self.task}__{self.method}"
+
+    @property
+    def group(self) -> str:
+        return f"seed{self.seed}"
 
 
-def evaluate_matrix(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
-                    tests: Mapping[tuple[str, str], PairDataset], *, experiment: str,
-                    model_name: str, method: str, train_lang: str, seed: int,
-                    max_length: int = 128) -> list[Record]:
-    """Accuracy on each ``(premise_lang, hypothesis_lang) -> dataset``, as records
-    (``eval_lang`` is the language, or ``a-b`` for a mixed pair)."""
-    out = []
-    for (a, b), data in tests.items():
-        acc = accuracy(predict_pairs(model, tokenizer, data, max_length=max_length),
-                       data.labels)
-        out.append(Record(experiment=experiment, model=model_name, method=method,
-                          task=data.task, train_lang=train_lang,
-                          eval_lang=a if a == b else f"{a}-{b}", premise_lang=a,
-                          hypothesis_lang=b, metric="accuracy", value=acc, n=len(data),
-                          seed=seed))
-    return out
+def robust_cells(s: RobustSettings) -> list[RobustCell]:
+    """Every (seed, task, method) of ``s`` in run order (xnli: task ``nli`` only)."""
+    tasks = s.tasks if s.setup == "toy" else ("nli",)
+    return [RobustCell(seed, t, m) for seed in s.seeds for t in tasks for m in s.methods]
 
 
-def _train_and_eval(model: PreTrainedModel, tok: PreTrainedTokenizerBase, train: PairDataset,
-                    tests: Mapping[tuple[str, str], PairDataset], ft: FinetuneConfig,
-                    method: str, s: RobustSettings, tables: Mapping[str, WordTable],
-                    parallel: Sequence[Any], *, model_name: str, train_lang: str, seed: int,
-                    show_progress: bool) -> tuple[list[Record], dict[str, Any]]:
-    regs = _regularizers(method, s, tables, parallel)
-    t0, c0 = time.perf_counter(), time.process_time()
-    clf, losses = finetune(model, tok, train, ft, show_progress=show_progress,
-                           regularizers=regs)
-    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
-    recs = evaluate_matrix(clf, tok, tests, experiment=KIND, model_name=model_name,
-                           method=method, train_lang=train_lang, seed=seed,
-                           max_length=ft.max_length)
-    recs.append(Record(experiment=KIND, model=model_name, method=method, task=train.task,
-                       train_lang=train_lang, eval_lang=train_lang, metric="train_seconds",
-                       value=seconds, n=len(losses), seed=seed))
-    recs.append(Record(experiment=KIND, model=model_name, method=method, task=train.task,
-                       train_lang=train_lang, eval_lang=train_lang, metric="train_cpu_seconds",
-                       value=cpu, n=len(losses), seed=seed))
-    timing = {"seed": seed, "task": train.task, "method": method, "seconds": seconds,
-              "cpu_seconds": cpu, "steps": len(losses), "final_loss": losses[-1]}
-    return recs, timing
+def run_cell(s: RobustSettings, cell: RobustCell, ctx: Any) -> list[Record]:
+    """Fine-tune with one method and evaluate the matrix (unstamped records)."""
+    if ctx.state.get("seed") != cell.seed:
+        ctx.state.update(seed=cell.seed, setup=s.setup_for(cell.seed, ctx.toy_cache,
+                                                           ctx.show_progress))
+    res = run_unit(ctx.state["setup"], cell.method, task=cell.task, regularizers=s,
+                   experiment=KIND, show_progress=ctx.show_progress)
+    return res.records
+
+
+def _timings(records: Sequence[Record]) -> pd.DataFrame:
+    rows: dict[tuple, dict[str, Any]] = {}
+    for r in records:
+        if r.metric in ("train_seconds", "train_cpu_seconds"):
+            row = rows.setdefault((r.seed, r.task, r.method), {
+                "seed": r.seed, "task": r.task, "method": r.method, "steps": r.n})
+            row["seconds" if r.metric == "train_seconds" else "cpu_seconds"] = r.value
+    return pd.DataFrame(list(rows.values()))
+
+
+def robust_study(settings: RobustSettings | Mapping[str, Any], *,
+                 cache_dir: str | Path | None = None, show_progress: bool = False,
+                 on_run: Callable[[dict[str, Any]], None] | None = None) -> RobustResult:
+    """Run a robust study in memory (no files): every cell of :func:`robust_cells` through
+    :func:`~xtutor.experiments.unit.run_unit`; ``on_run`` gets each run's timing row with its
+    mean zero-shot accuracy as soon as it is done."""
+    from xtutor.reproducibility import deterministic
+    from xtutor.runner import RunContext
+
+    s = settings if isinstance(settings, RobustSettings) else \
+        RobustSettings.from_settings(settings)
+    ctx = RunContext(Path("."), "", Path(cache_dir) if cache_dir is not None else None,
+                     show_progress)
+    records: list[Record] = []
+    with deterministic():
+        for cell in robust_cells(s):
+            recs = run_cell(s, cell, ctx)
+            records += recs
+            if on_run is not None:
+                row = _timings(recs).iloc[0].to_dict()
+                on_run({**row, "zero_shot": _zero_shot_mean(recs, ctx.state["setup"].src)})
+    return RobustResult(stamp(records, {"experiment": KIND, **_sd(s)}), _timings(records))
+
+
+def _sd(s: RobustSettings) -> dict[str, Any]:
+    from xtutor.settings import settings_dict
+
+    return settings_dict(s)
 
 
 def robust_transfer(preset: str = "ci", seeds: Sequence[int] = (0, 1, 2),
@@ -333,18 +305,13 @@ def robust_transfer(preset: str = "ci", seeds: Sequence[int] = (0, 1, 2),
                     settings: RobustSettings | None = None, show_progress: bool = False,
                     on_run: Callable[[dict[str, Any]], None] | None = None,
                     cache_dir: str | Path | None = None) -> RobustResult:
-    """The toy study: for each seed, pretrain the lab encoder once, then fine-tune on L0 with
-    each method and task and evaluate on the generalized matrix (see the module docstring).
-
-    With ``cache_dir`` the encoders come from
-    :func:`xtutor.experiments.encoders.pretrained_toy` (saved there, or loaded when chapters
-    1-2 saved them): the cache key is the preset's config with only the pretraining settings
-    (``world``, ``encoder``, ``mlm``, ``corpus_per_language``) of the ``overrides``, so
-    overriding the fine-tuning sizes still reuses the preset's encoders.
+    """The toy study: for each seed, the lab encoder (pretrained once, or read from
+    ``cache_dir`` as in :func:`xtutor.experiments.encoders.pretrained_toy`, keyed on the
+    preset's pretraining settings so fine-tuning overrides reuse it), then fine-tuning on L0
+    with each method and task and evaluation on the generalized matrix.
 
     ``settings`` gives the method hyperparameters and lab ``overrides``; its ``preset``,
-    ``seeds``, ``methods`` and ``tasks`` are replaced by the arguments. ``on_run`` is called
-    with each run's timing row (seed, task, method, seconds, ...) as soon as it is done.
+    ``seeds``, ``methods`` and ``tasks`` are replaced by the arguments.
 
     Example (tens of seconds; ``tests/test_robust_experiment.py`` runs it):
         >>> res = robust_transfer("tiny", seeds=[0], methods=["plain", "free"],
@@ -352,71 +319,9 @@ def robust_transfer(preset: str = "ci", seeds: Sequence[int] = (0, 1, 2),
         >>> sorted(set(res.frame().method)), len(res.timings)  # doctest: +SKIP
         (['free', 'plain'], 2)
     """
-    from dataclasses import replace
-
-    from xtutor.lab import LabConfig, pretrain_toy_encoder
-    from xtutor.toyworld import ToyWorld
-
     s = replace(settings or RobustSettings(), setup="toy", preset=preset,
                 seeds=tuple(int(x) for x in seeds), methods=tuple(methods), tasks=tuple(tasks))
-    records: list[Record] = []
-    timings: list[dict[str, Any]] = []
-    for seed in s.seeds:
-        cfg = LabConfig.preset(s.preset, seed=seed).override(**dict(s.overrides))
-        if s.lr is not None:
-            cfg = cfg.override(**{"finetune.lr": s.lr})
-        world = ToyWorld(cfg.world)
-        langs = world.languages
-        src, others = langs[0], langs[1:]
-        if not others:
-            raise ValueError("the robust study needs at least 2 languages")
-        if cache_dir is None:
-            model, tok, _ = pretrain_toy_encoder(cfg, world, show_progress=show_progress)
-        else:
-            from xtutor.experiments.encoders import pretrained_toy
-
-            model, tok = pretrained_toy(_pretraining_config(cfg, s.preset, seed), world,
-                                        cache_dir=cache_dir, show_progress=show_progress)
-        tables = {lang: world.dictionary(src, lang) for lang in others}
-        per_lang = max(2, s.contrastive_pairs // len(others))
-        parallel = [p for i, lang in enumerate(others)
-                    for p in world.parallel(src, lang, per_lang, seed=20_000 + 10 * seed + i)]
-        pairs = [(a, b) for a in langs for b in langs] if cfg.generalized else \
-            [(a, a) for a in langs]
-        for task in s.tasks:
-            test_seed = 2_000 + seed
-            if task == "nli":
-                train = world.nli(cfg.nli_train, src, seed=1_000 + seed)
-                triples = world.nli_meanings(cfg.nli_test, seed=test_seed)
-                tests = {(a, b): world.render_pairs(triples, "nli", a, b, seed=test_seed)
-                         for a, b in pairs}
-            else:
-                train = world.paws(cfg.nli_train, src, seed=1_000 + seed)
-                items = world.paws_meanings(cfg.nli_test, seed=test_seed)
-                trip = [(x, y, lab) for x, y, lab, _ in items]
-                voices = [v for *_, v in items]
-                tests = {(a, b): world.render_pairs(trip, "paws", a, b, seed=test_seed,
-                                                    voices=voices) for a, b in pairs}
-            for method in s.methods:
-                recs, timing = _train_and_eval(
-                    model, tok, train, tests, cfg.finetune, method, s, tables, parallel,
-                    model_name="toy-mlm", train_lang=src, seed=seed, show_progress=show_progress)
-                records += recs
-                timings.append(timing)
-                if on_run is not None:
-                    on_run({**timing, "zero_shot": _zero_shot_mean(recs, src)})
-    return RobustResult(stamp(records, asdict(s)), pd.DataFrame(timings))
-
-
-def _pretraining_config(cfg: Any, preset: str, seed: int) -> Any:
-    """The preset's config for ``seed`` with the pretraining fields of ``cfg`` (the cache key of
-    the encoder: fine-tuning overrides do not change the pretrained model)."""
-    from dataclasses import replace
-
-    from xtutor.lab import LabConfig
-
-    return replace(LabConfig.preset(preset, seed=seed), world=cfg.world, encoder=cfg.encoder,
-                   mlm=cfg.mlm, corpus_per_language=cfg.corpus_per_language)
+    return robust_study(s, cache_dir=cache_dir, show_progress=show_progress, on_run=on_run)
 
 
 def _zero_shot_mean(records: list[Record], src: str) -> float:
@@ -437,60 +342,8 @@ def robust_xnli(settings: RobustSettings | None = None, show_progress: bool = Fa
     Example:
         >>> robust_xnli(RobustSettings(setup="xnli", profile="smoke"))  # doctest: +SKIP
     """
-    from xtutor.data.muse import load_muse
-    from xtutor.data.paths import require_shared_data
-    from xtutor.data.xnli import load_xnli, load_xnli_pairs
-    from xtutor.models import load_encoder
-
-    s = settings or RobustSettings(setup="xnli")
-    prof = XNLI_PROFILES[s.profile]
-    root = Path(s.data_dir) if s.data_dir else None
-    xnli_dir = root / "xnli" if root else require_shared_data("xnli")
-    if "en" not in s.languages:
-        raise ValueError(f"robust xnli: languages must include 'en' (the training language), "
-                         f"got {s.languages}")
-    needs_dicts = {"smoothing", "codeswitch", "consistency"} & set(s.methods)
-    tables: dict[str, WordTable] = {}
-    if needs_dicts:
-        muse_dir = root / "muse" if root else require_shared_data("muse")
-        tables = {lang: load_muse("en", lang, muse_dir) for lang in s.codeswitch_languages}
-    model, tok = load_encoder(s.model)
-    ft = FinetuneConfig(epochs=float(prof["epochs"]), batch_size=prof["batch_size"],
-                        lr=s.lr if s.lr is not None else 1e-4, max_length=prof["max_length"],
-                        warmup_ratio=0.1)
-    records: list[Record] = []
-    timings: list[dict[str, Any]] = []
-    langs = s.languages
-    for seed in s.seeds:
-        ft_seed = replace_seed(ft, seed)
-        train = load_xnli("en", "dev", xnli_dir).subset(prof["train"], seed=seed)
-        test_seed = 1_000 + seed
-        tests = {}
-        for a in langs:
-            for b in langs:
-                data = load_xnli(a, "test", xnli_dir) if a == b else \
-                    load_xnli_pairs(a, b, "test", xnli_dir)
-                tests[(a, b)] = data.subset(prof["test"], seed=test_seed)
-        parallel: list[tuple[str, str]] = []
-        if "contrastive" in s.methods:
-            en_dev = load_xnli("en", "dev", xnli_dir)
-            for lang in ("sw", "ur", "my"):
-                other = load_xnli(lang, "dev", xnli_dir)
-                for x, y in zip(en_dev, other, strict=True):
-                    parallel += [(x.premise, y.premise), (x.hypothesis, y.hypothesis)]
-            import random
-
-            parallel = random.Random(seed).sample(parallel, min(len(parallel),
-                                                                s.contrastive_pairs))
-        for method in s.methods:
-            recs, timing = _train_and_eval(
-                model, tok, train, tests, ft_seed, method, s, tables, parallel,
-                model_name=s.model, train_lang="en", seed=seed, show_progress=show_progress)
-            records += recs
-            timings.append(timing)
-            if on_run is not None:
-                on_run({**timing, "zero_shot": _zero_shot_mean(recs, "en")})
-    return RobustResult(stamp(records, asdict(s)), pd.DataFrame(timings))
+    s = replace(settings or RobustSettings(setup="xnli"), setup="xnli")
+    return robust_study(s, show_progress=show_progress, on_run=on_run)
 
 
 def replace_seed(config: FinetuneConfig, seed: int) -> FinetuneConfig:
@@ -500,34 +353,29 @@ def replace_seed(config: FinetuneConfig, seed: int) -> FinetuneConfig:
         >>> replace_seed(FinetuneConfig(), 3).seed
         3
     """
-    from dataclasses import replace
-
     return replace(config, seed=seed)
 
 
-def experiment(settings: dict[str, Any], out: Path, show_progress: bool) -> list[Record]:
-    """The ``robust`` kind of ``xtutor run``: run the study and write ``results.jsonl``,
-    ``timings.csv``, ``summary.txt`` and ``config.json`` into ``out``."""
-    s = RobustSettings.from_settings(settings)
-    t0 = time.time()
-    if s.setup == "toy":
-        res = robust_transfer(s.preset, s.seeds, s.methods, s.tasks, s, show_progress)
-    else:
-        res = robust_xnli(s, show_progress)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    write_records(out / "results.jsonl", res.records)
+def summarize(s: RobustSettings, records: list[Record], out: Path) -> str:
+    """``summary.txt`` of a robust run (accuracy table and training-cost ratios); also writes
+    ``timings.csv``."""
+    res = RobustResult(list(records), _timings(records))
     res.timings.to_csv(out / "timings.csv", index=False)
-    lines = [f"robust ({s.setup}), {time.time() - t0:.0f} s", "",
+    lines = [f"robust ({s.setup})", "",
              "accuracy (mean over seeds; std):", res.accuracy_table().round(3).to_string(), ""]
     if "plain" in s.methods:
         lines += ["training cost relative to plain (CPU time):",
                   res.cost_ratio().round(2).to_string(), "",
                   "training cost relative to plain (wall time):",
                   res.cost_ratio("seconds").round(2).to_string()]
-    (out / "summary.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    from xtutor.reproducibility import provenance
+    return "\n".join(lines) + "\n"
 
-    meta = {"settings": asdict(s), **provenance(asdict(s)), "seconds": round(time.time() - t0, 1)}
-    (out / "config.json").write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
-    return res.records
+
+def _kind() -> Any:
+    from xtutor.runner import Kind
+
+    return Kind(KIND, RobustSettings, robust_cells, run_cell, axes=("seeds", "methods", "tasks"),
+                summarize=summarize)
+
+
+KIND_SPEC = _kind()

@@ -33,18 +33,17 @@ Example:
     >>> TatoebaSettings.from_settings({"langs": ["deu"]})
     Traceback (most recent call last):
     ...
-    ValueError: experiment 'tatoeba' does not take setting(s) ['langs']; allowed: ['batch_size', 'data_dir', 'languages', 'layer', 'max_pairs', 'model', 'pooling', 'prefix', 'scoring', 'seed']
+    xtutor.settings.SettingsError: experiment 'tatoeba': unknown setting 'langs'; valid keys: batch_size, data_dir, languages, layer, max_pairs, model, pooling, prefix, scoring, seed
 """  # noqa: E501
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import re
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -56,36 +55,12 @@ from xtutor.data.corpora import ParallelCorpus
 from xtutor.data.paths import DATA_DIR_ENV, repo_root, shared_data_dir
 from xtutor.data.tatoeba import load_tatoeba
 from xtutor.e5 import E5_QUERY_PREFIX
-from xtutor.experiments.settings import reject_unknown
-from xtutor.results import Record, stamp, write_records
+from xtutor.results import Record
 
 KIND = "tatoeba"
 SCORINGS: tuple[str, ...] = ("cosine", "csls", "margin")
 POOLINGS: tuple[str, ...] = ("mean", "cls")
 _CODE = re.compile(r"^[a-z]{3}$")
-
-
-def _int(name: str, value: Any, minimum: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"tatoeba setting {name!r} must be an integer, got {value!r}")
-    if minimum is not None and value < minimum:
-        raise ValueError(f"tatoeba setting {name!r} must be >= {minimum}, got {value}")
-    return value
-
-
-def _str_list(name: str, value: Any) -> list[str]:
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, (list, tuple)) or not value:
-        raise ValueError(f"tatoeba setting {name!r} must be a non-empty list, got {value!r}")
-    bad = [v for v in value if not isinstance(v, str)]
-    if bad:
-        raise ValueError(f"tatoeba setting {name!r} must hold strings, got {bad[0]!r}")
-    out = [v.strip().lower() for v in value]
-    dup = sorted({v for v in out if out.count(v) > 1})
-    if dup:
-        raise ValueError(f"tatoeba setting {name!r} lists {dup} more than once")
-    return out
 
 
 @dataclass(frozen=True)
@@ -103,59 +78,43 @@ class TatoebaSettings:
     batch_size: int = 64
     seed: int = 0
 
+    def __post_init__(self) -> None:
+        if not self.model.strip():
+            raise ValueError("tatoeba setting 'model' must be a model name or directory")
+        for name in ("languages", "scoring"):
+            vals = [str(v).strip().lower() for v in getattr(self, name)]
+            if not vals:
+                raise ValueError(f"tatoeba setting {name!r} must be a non-empty list")
+            dup = sorted({v for v in vals if vals.count(v) > 1})
+            if dup:
+                raise ValueError(f"tatoeba setting {name!r} lists {dup} more than once")
+            object.__setattr__(self, name, tuple(vals))
+        for lang in self.languages:
+            if not _CODE.match(lang):
+                raise ValueError(f"tatoeba language must be an ISO 639-3 code such as 'deu' "
+                                 f"or 'cmn', got {lang!r}")
+            if lang == "eng":
+                raise ValueError("tatoeba languages are paired with English; 'eng' itself "
+                                 "is not a test set")
+        for sc in self.scoring:
+            if sc not in SCORINGS:
+                raise ValueError(f"tatoeba setting 'scoring' takes {list(SCORINGS)}, got {sc!r}")
+        if self.pooling not in POOLINGS:
+            raise ValueError(f"tatoeba setting 'pooling' must be one of {list(POOLINGS)}, "
+                             f"got {self.pooling!r}")
+        if self.max_pairs is not None and self.max_pairs < 2:
+            raise ValueError(f"tatoeba setting 'max_pairs' must be >= 2, got {self.max_pairs}")
+        object.__setattr__(self, "prefix", self.text_prefix)  # resolved once: hashed, stored
+        if self.batch_size < 1 or self.seed < 0:
+            raise ValueError(f"tatoeba settings 'batch_size' (>= 1) and 'seed' (>= 0): got "
+                             f"{self.batch_size}, {self.seed}")
+
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any] | None) -> TatoebaSettings:
         """Check a config's settings and fill in defaults; errors name the setting."""
-        settings = dict(settings or {})
-        reject_unknown(settings, (f.name for f in fields(cls)), KIND)
-        kw: dict[str, Any] = {}
-        if "model" in settings:
-            model = settings["model"]
-            if not isinstance(model, str) or not model.strip():
-                raise ValueError(f"tatoeba setting 'model' must be a model name or directory, "
-                                 f"got {model!r}")
-            kw["model"] = model.strip()
-        if "languages" in settings:
-            langs = _str_list("languages", settings["languages"])
-            for lang in langs:
-                if not _CODE.match(lang):
-                    raise ValueError(f"tatoeba language must be an ISO 639-3 code such as 'deu' "
-                                     f"or 'cmn', got {lang!r}")
-                if lang == "eng":
-                    raise ValueError("tatoeba languages are paired with English; 'eng' itself "
-                                     "is not a test set")
-            kw["languages"] = tuple(langs)
-        if "scoring" in settings:
-            scoring = _str_list("scoring", settings["scoring"])
-            for s in scoring:
-                if s not in SCORINGS:
-                    raise ValueError(f"tatoeba setting 'scoring' takes {list(SCORINGS)}, "
-                                     f"got {s!r}")
-            kw["scoring"] = tuple(scoring)
-        if "pooling" in settings:
-            if settings["pooling"] not in POOLINGS:
-                raise ValueError(f"tatoeba setting 'pooling' must be one of {list(POOLINGS)}, "
-                                 f"got {settings['pooling']!r}")
-            kw["pooling"] = settings["pooling"]
-        if "layer" in settings:
-            kw["layer"] = _int("layer", settings["layer"])
-        if settings.get("prefix") is not None:
-            if not isinstance(settings["prefix"], str):
-                raise ValueError(f"tatoeba setting 'prefix' must be a string, "
-                                 f"got {settings['prefix']!r}")
-            kw["prefix"] = settings["prefix"]
-        if settings.get("max_pairs") is not None:
-            kw["max_pairs"] = _int("max_pairs", settings["max_pairs"], minimum=2)
-        if settings.get("data_dir") is not None:
-            if not isinstance(settings["data_dir"], (str, Path)):
-                raise ValueError(f"tatoeba setting 'data_dir' must be a folder path, "
-                                 f"got {settings['data_dir']!r}")
-            kw["data_dir"] = str(settings["data_dir"])
-        if "batch_size" in settings:
-            kw["batch_size"] = _int("batch_size", settings["batch_size"], minimum=1)
-        if "seed" in settings:
-            kw["seed"] = _int("seed", settings["seed"], minimum=0)
-        return cls(**kw)
+        from xtutor.settings import check_settings
+
+        return check_settings(cls, settings, source=f"experiment {KIND!r}")
 
     @property
     def text_prefix(self) -> str:
@@ -265,20 +224,11 @@ def language_records(lang: str, src: torch.Tensor, eng: torch.Tensor, cfg: Tatoe
     return out
 
 
-def run_tatoeba(settings: Mapping[str, Any] | None, out_dir: str | Path,
-                show_progress: bool = True, *, encoder: tuple[Any, Any] | None = None
-                ) -> list[Record]:
-    """Run the Tatoeba retrieval experiment and write its outputs to ``out_dir``.
-
-    ``encoder`` is an already loaded ``(model, tokenizer)`` for ``settings["model"]`` (tests
-    pass one to load it once); by default the model is loaded with
-    :func:`xtutor.models.load_encoder`. Settings and data are checked before the model loads.
-    """
-    t0 = time.perf_counter()
-    cfg = TatoebaSettings.from_settings(settings)
+def tatoeba_records(cfg: TatoebaSettings, show_progress: bool = False,
+                    encoder: tuple[Any, Any] | None = None) -> list[Record]:
+    """Retrieval records of every language of ``cfg`` (unstamped). Data are checked before
+    the model loads; ``encoder`` is an already loaded ``(model, tokenizer)``."""
     corpora = load_corpora(cfg)  # fails fast on missing data, before the model loads
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     if encoder is None:
         from xtutor.models import load_encoder
 
@@ -291,22 +241,46 @@ def run_tatoeba(settings: Mapping[str, Any] | None, out_dir: str | Path,
         src, eng = encode_corpus(model, tokenizer, corpora[lang], cfg, show_progress)
         records += language_records(lang, src, eng, cfg)
     bar.close()
-    records = stamp(records, cfg.resolved())
-    write_records(out / "results.jsonl", records)
-    seconds = time.perf_counter() - t0
-    summary = summary_table(records, cfg, seconds)
-    (out / "summary.txt").write_text(summary, encoding="utf-8")
-    _figure(records, cfg, out / "retrieval.png")
-    meta = {"settings": cfg.resolved(), "config_hash": records[0].config_hash,
-            "xtutor_version": records[0].xtutor_version, "git_rev": records[0].git_rev,
-            "seconds": round(seconds, 1), "torch_threads": torch.get_num_threads()}
-    (out / "config.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-    if show_progress:
-        print(summary, end="")
     return records
 
 
-def summary_table(records: list[Record], cfg: TatoebaSettings, seconds: float) -> str:
+def run_tatoeba(settings: Mapping[str, Any] | TatoebaSettings | None, out_dir: str | Path,
+                show_progress: bool = True, *, encoder: tuple[Any, Any] | None = None
+                ) -> list[Record]:
+    """Run the Tatoeba retrieval experiment through the runner (:mod:`xtutor.runner`) and
+    write its outputs to ``out_dir`` (records, ``summary.txt``, ``retrieval.png``,
+    ``config.json``).
+
+    ``encoder`` is an already loaded ``(model, tokenizer)`` for ``settings["model"]`` (tests
+    pass one to load it once); by default the model is loaded with
+    :func:`xtutor.models.load_encoder`. Settings and data are checked before the model loads.
+    """
+    from xtutor.runner import run_experiment
+
+    cfg = settings if isinstance(settings, TatoebaSettings) else \
+        TatoebaSettings.from_settings(settings)
+    load_corpora(cfg)
+    res = run_experiment(KIND, cfg, out_dir, show_progress=show_progress,
+                         state={"encoder": encoder} if encoder is not None else None)
+    if show_progress:
+        print((Path(out_dir) / "summary.txt").read_text(encoding="utf-8"), end="")
+    return res.records
+
+
+def _run_cell(cfg: TatoebaSettings, cell: Any, ctx: Any) -> list[Record]:
+    t0 = time.perf_counter()
+    recs = tatoeba_records(cfg, ctx.show_progress, ctx.state.get("encoder"))
+    ctx.state["seconds"] = time.perf_counter() - t0
+    return recs
+
+
+def _summarize(cfg: TatoebaSettings, records: list[Record], out: Path) -> str:
+    _figure(records, cfg, out / "retrieval.png")
+    return summary_table(records, cfg)
+
+
+def summary_table(records: list[Record], cfg: TatoebaSettings, seconds: float | None = None
+                  ) -> str:
     """A plain-text table: per language, pairs and accuracy per scoring and direction."""
     by = {(r.eval_lang, r.metric, r.premise_lang): r.value for r in records}
     n = {r.eval_lang: r.n for r in records}
@@ -330,7 +304,8 @@ def summary_table(records: list[Record], cfg: TatoebaSettings, seconds: float) -
     lines.append("")
     lines.append("mean over languages: " + ", ".join(
         f"{s} {sum(v) / len(v):.3f}" for s, v in means.items()))
-    lines.append(f"{seconds:.0f} s, {torch.get_num_threads()} torch threads")
+    if seconds is not None:
+        lines.append(f"{seconds:.0f} s, {torch.get_num_threads()} torch threads")
     return "\n".join(lines) + "\n"
 
 
@@ -356,6 +331,11 @@ def _figure(records: list[Record], cfg: TatoebaSettings, path: Path) -> Path:
     return path
 
 
-def experiment(settings: dict[str, Any], out: Path, show_progress: bool) -> list[Record]:
-    """The ``tatoeba`` kind as :mod:`xtutor.runner` calls it."""
-    return run_tatoeba(settings, out, show_progress)
+def _kind() -> Any:
+    from xtutor.runner import Kind, WholeRun
+
+    return Kind(KIND, TatoebaSettings, lambda cfg: [WholeRun(KIND)], _run_cell,
+                summarize=_summarize)
+
+
+KIND_SPEC = _kind()

@@ -7,7 +7,9 @@
 - :mod:`~xtutor.regularizers.codeswitch`: code-switch augmentation with bilingual dictionaries;
 - :mod:`~xtutor.regularizers.consistency`: KL consistency between clean and perturbed views;
 - :mod:`~xtutor.regularizers.contrastive`: the contrastive alignment objective as an auxiliary
-  loss on parallel pairs.
+  loss on parallel pairs;
+- :mod:`~xtutor.regularizers.factory`: the regularisers of a fine-tuning method by name
+  (:func:`make_regularizers`, :class:`RegularizerSettings`).
 
 Pass any combination to :func:`xtutor.training.finetune` (``regularizers=[...]``); the
 interface is :class:`~xtutor.regularizers.base.Regularizer`.
@@ -38,6 +40,7 @@ from xtutor.regularizers.base import (
 from xtutor.regularizers.codeswitch import CodeSwitch, CodeSwitchConfig
 from xtutor.regularizers.consistency import ConsistencyConfig, KLConsistency, kl_consistency
 from xtutor.regularizers.contrastive import ContrastiveAlignment, ContrastiveConfig
+from xtutor.regularizers.factory import METHODS, RegularizerSettings, make_regularizers
 from xtutor.regularizers.smoothing import (
     RandomizedSmoothing,
     SmoothingConfig,
@@ -46,8 +49,9 @@ from xtutor.regularizers.smoothing import (
 
 __all__ = [
     "AdversarialConfig", "AdversarialTraining", "CodeSwitch", "CodeSwitchConfig",
-    "ConsistencyConfig", "ContrastiveAlignment", "ContrastiveConfig", "KLConsistency",
-    "RandomizedSmoothing", "Regularizer", "SmoothingConfig", "StepContext", "as_table",
-    "ascend", "gaussian_noise", "init_delta", "kl_consistency", "neighbours_from_dictionaries",
+    "ConsistencyConfig", "ContrastiveAlignment", "ContrastiveConfig", "KLConsistency", "METHODS",
+    "RandomizedSmoothing", "Regularizer", "RegularizerSettings", "SmoothingConfig",
+    "StepContext", "as_table", "ascend", "gaussian_noise", "init_delta", "kl_consistency",
+    "make_regularizers", "neighbours_from_dictionaries",
     "perturbation_norm", "pgd_perturbation", "project", "substitute_words", "token_mask",
 ]

@@ -1,0 +1,192 @@
+"""The runner: one settings layer (through the CLI), outputs, ``--shard`` and ``xtutor verify``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from xtutor.cli import app
+from xtutor.experiments.grid import GridSettings
+from xtutor.lab import LabSettings
+from xtutor.results import read_records
+from xtutor.runner import load_config, parse_shard, run_experiment, shard_cells, verify_ledger
+from xtutor.settings import SettingsError
+
+#: A grid of 4 cells on the tiny preset (two groups: seed 0 and seed 1, alignment none).
+GRID = {"preset": "tiny", "seeds": [0, 1], "alignments": ["none"], "finetunes": ["plain"],
+        "controls": [], "attacks": ["char_noise"], "n_attack": 4, "n_test": 12,
+        "n_eval_pairs": 12, "aer_pairs": 6, "probe_per_language": 12}
+
+
+def _write(path: Path, cfg: dict) -> Path:
+    path.write_text(yaml.safe_dump(cfg), encoding="utf-8")
+    return path
+
+
+# --- one settings layer -----------------------------------------------------------------------
+
+
+def test_yaml_numbers_and_booleans_are_converted_once(tmp_path: Path) -> None:
+    # PyYAML reads 1e-4 (no dot) as a string; "false" is a string too
+    cfg = tmp_path / "g.yaml"
+    cfg.write_text("experiment: grid\nlr: 1e-4\nrobust: {adv_epsilon: 5e-2}\n"
+                   "save_encoders: 'false'\n", encoding="utf-8")
+    _, s = load_config(cfg)
+    assert s.lr == 1e-4 and isinstance(s.lr, float)
+    assert s.robust.adv_epsilon == 0.05 and s.save_encoders is False
+    lab = tmp_path / "lab.yaml"
+    lab.write_text("experiment: lab\npreset: tiny\noverrides: {generalized: 'false', "
+                   "finetune.lr: 1e-4}\n", encoding="utf-8")
+    _, ls = load_config(lab)
+    assert ls.config().generalized is False and ls.config().finetune.lr == 1e-4
+    assert LabSettings(overrides={"generalized": False}).config().generalized is False
+
+
+@pytest.mark.parametrize("body, expected", [
+    ("experiment: grid\nlr: fast\n", "{path}: setting 'lr': expected a number, got 'fast'"),
+    ("experiment: grid\nseeds: [0, one]\n",
+     "{path}: setting 'seeds': expected an integer, got 'one'"),
+    ("experiment: grid\nsave_encoders: maybe\n",
+     "{path}: setting 'save_encoders': expected true or false, got 'maybe'"),
+    ("experiment: grid\nalign_stepz: 3\n",
+     "{path}: unknown setting 'align_stepz'; valid keys: aer_pairs, align_lr, align_pairs"),
+    ("experiment: robust\nadv_epsilon: [1]\n",
+     "{path}: setting 'adv_epsilon': expected a number, got [1]"),
+    ("experiment: lab\noverrides: {mlm.stepz: 3}\n",
+     "unknown setting 'mlm.stepz'; valid keys: batch_size"),
+    ("experiment: lab\noverrides: {generalized: perhaps}\n",
+     "setting 'generalized': expected true or false, got 'perhaps'"),
+])
+def test_bad_settings_fail_in_one_line_with_status_2(tmp_path: Path, body: str,
+                                                     expected: str) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(body, encoding="utf-8")
+    res = CliRunner().invoke(app, ["run", str(path), "--out", str(tmp_path / "o"), "--quiet"])
+    assert res.exit_code == 2, res.output
+    assert expected.format(path=path) in res.output, res.output
+    assert "Traceback" not in res.output
+    assert len([ln for ln in res.output.splitlines() if ln.strip()]) == 1
+    assert not (tmp_path / "o" / "cells").exists()  # refused before anything ran
+
+
+def test_cli_set_false_is_false(tmp_path: Path) -> None:
+    res = CliRunner().invoke(app, ["lab", "--preset", "tiny", "--out", str(tmp_path), "--quiet",
+                                   "--set", "generalized=false", "--set", "mlm.steps=5",
+                                   "--set", "align_steps=2"])
+    assert res.exit_code == 0, res.output
+    nli = [r for r in read_records(tmp_path / "results.jsonl")
+           if r.task == "nli" and r.metric == "accuracy"]
+    assert nli and all(r.premise_lang == r.hypothesis_lang for r in nli)  # no mixed pairs
+
+
+def test_settings_error_is_a_value_error_naming_the_source() -> None:
+    with pytest.raises(SettingsError, match=r"^experiment 'grid': setting 'n_attack'"):
+        run_experiment("grid", {"n_attack": "many"}, "/tmp/never-written")
+
+
+# --- outputs, shards, verify -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def ledger(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("ledger")
+    run_experiment("grid", GRID, out, show_progress=False)
+    return out
+
+
+def test_the_runner_writes_one_layout(ledger: Path) -> None:
+    meta = json.loads((ledger / "config.json").read_text())
+    assert meta["experiment"] == "grid" and meta["settings"]["seeds"] == [0, 1]
+    for key in ("config_hash", "cell_hash", "xtutor_version", "git_rev", "started", "finished",
+                "seconds", "threads", "device"):
+        assert meta[key] not in (None, ""), key
+    records = read_records(ledger / "results.jsonl")
+    assert {r.config_hash for r in records} == {meta["config_hash"]}
+    assert len(list((ledger / "cells").glob(f"*.{meta['cell_hash']}.jsonl"))) == 4
+    assert (ledger / "summary.txt").read_text().startswith("grid (toy)")
+
+
+def test_shards_fill_one_folder_and_a_final_run_merges(tmp_path: Path, ledger: Path) -> None:
+    s = GridSettings.from_settings(GRID)
+    from xtutor.experiments.grid import grid_cells
+
+    cells = grid_cells(s)
+    a, b = shard_cells(cells, (0, 2)), shard_cells(cells, (1, 2))
+    assert {c.seed for c in a} == {0} and {c.seed for c in b} == {1}  # groups stay whole
+    assert sorted(c.name for c in a + b) == sorted(c.name for c in cells)
+    first = run_experiment("grid", s, tmp_path, shard=(0, 2), show_progress=False)
+    assert not first.complete and not (tmp_path / "results.jsonl").exists()
+    run_experiment("grid", s, tmp_path, shard=(1, 2), show_progress=False)
+    merged = run_experiment("grid", s, tmp_path, show_progress=False)
+    assert merged.computed == [] and merged.complete
+    key = [(r.method, r.eval_lang, r.attack, r.metric, r.seed, r.value)
+           for r in merged.records if "seconds" not in r.metric]
+    want = [(r.method, r.eval_lang, r.attack, r.metric, r.seed, r.value)
+            for r in read_records(ledger / "results.jsonl") if "seconds" not in r.metric]
+    assert key == want
+    with pytest.raises(SettingsError, match="0 <= i < n"):
+        parse_shard("2/2")
+
+
+def test_verify_agrees_with_an_untouched_ledger(ledger: Path) -> None:
+    rep = verify_ledger(ledger, cells=2, seed=1)
+    assert rep.ok, rep.problems
+    assert rep.agreed == 2 and rep.max_diff == 0.0
+    res = CliRunner().invoke(app, ["verify", str(ledger), "--cells", "1", "--quiet"])
+    assert res.exit_code == 0, res.output
+    assert "verified 1/1 cells, max |diff| 0" in res.output
+
+
+def _copy(src: Path, dst: Path) -> Path:
+    import shutil
+
+    shutil.copytree(src, dst)
+    return dst
+
+
+def test_verify_fails_on_a_tampered_value(ledger: Path, tmp_path: Path) -> None:
+    bad = _copy(ledger, tmp_path / "bad")
+    cell = sorted((bad / "cells").glob("seed0__none__plain.*.jsonl"))[0]
+    lines = cell.read_text().splitlines()
+    for i, line in enumerate(lines):
+        rec = json.loads(line)
+        if rec["metric"] == "accuracy":
+            rec["value"] = min(1.0, rec["value"] + 0.1)
+            lines[i] = json.dumps(rec)
+            break
+    cell.write_text("\n".join(lines) + "\n")
+    res = CliRunner().invoke(app, ["verify", str(bad), "--quiet"])
+    assert res.exit_code == 1, res.output
+    assert "mismatch: results.jsonl vs cells" in res.output  # the cell no longer matches
+    assert "mismatch: seed0__none__plain: none/plain" in res.output  # nor the recomputation
+    assert "verified 3/4 cells" in res.output
+
+
+def test_verify_fails_on_a_tampered_setting(ledger: Path, tmp_path: Path) -> None:
+    bad = _copy(ledger, tmp_path / "bad-setting")
+    meta = json.loads((bad / "config.json").read_text())
+    meta["settings"]["n_attack"] = 5
+    (bad / "config.json").write_text(json.dumps(meta))
+    res = CliRunner().invoke(app, ["verify", str(bad), "--quiet"])
+    assert res.exit_code == 1, res.output
+    assert "a setting was changed after the run" in res.output
+
+
+def test_verify_refuses_an_unfinished_run(tmp_path: Path) -> None:
+    res = CliRunner().invoke(app, ["verify", str(tmp_path)])
+    assert res.exit_code == 2 and "no config.json" in res.output
+
+
+def test_committed_ledgers_are_complete() -> None:
+    """Every ledger under data/ledgers is a finished run with its config (CI verifies a sample
+    of its cells with `xtutor verify`, see .ci/run)."""
+    root = Path(__file__).resolve().parents[1] / "data" / "ledgers"
+    for d in sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []:
+        meta = json.loads((d / "config.json").read_text())
+        records = read_records(d / "results.jsonl")
+        assert records and {r.git_rev for r in records} == {meta["git_rev"]}
+        assert not (d / "encoders").exists(), f"{d}: model weights do not belong in a ledger"

@@ -1,0 +1,149 @@
+"""Reading a grid's records (:mod:`xtutor.experiments.grid`): alignment and fine-tuning columns,
+the quantities chapter 5 compares, paired comparisons between methods and summary tables.
+
+Records of the grid have ``method="<alignment>/<finetune>"``; :func:`grid_frame` splits it,
+:func:`grid_scores` reduces a cell to source accuracy, zero-shot accuracy, mixed-pair
+accuracy, accuracy and robustness gap under each attack, and the alignment measurements;
+:func:`compare` pairs two methods by seed.
+
+Example:
+    >>> df = pd.DataFrame({"method": ["none/plain"] * 2, "seed": 0, "train_lang": "L0",
+    ...     "premise_lang": ["L0", "L1"], "hypothesis_lang": ["L0", "L1"],
+    ...     "eval_lang": ["L0", "L1"], "attack": "none", "task": "nli",
+    ...     "metric": "accuracy", "value": [0.9, 0.5]})
+    >>> summary_table(df).round(2).to_dict("records")
+    [{'source': 0.9, 'zero_shot': 0.5}]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pandas as pd
+
+from xtutor.stats import PairedComparison
+
+
+def grid_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """Split ``method="<alignment>/<finetune>"`` into ``alignment`` and ``finetune`` columns.
+
+    Example:
+        >>> grid_frame(pd.DataFrame({"method": ["word/free"]}))[["alignment", "finetune"]].values
+        array([['word', 'free']], dtype=object)
+    """
+    parts = df.method.astype(str).str.split("/", n=1, expand=True)
+    if parts.shape[1] != 2 or parts[1].isna().any():
+        bad = df.method[parts.get(1, df.method).isna()].unique()[:3].tolist() \
+            if parts.shape[1] == 2 else df.method.unique()[:3].tolist()
+        raise ValueError(f"grid_frame: methods {bad} are not of the form "
+                         f"'<alignment>/<finetune>'")
+    out = df.copy()
+    out["alignment"], out["finetune"] = parts[0], parts[1]
+    return out
+
+
+def grid_scores(df: pd.DataFrame, source: str | None = None, by_language: bool = False
+                ) -> pd.DataFrame:
+    """Reduce grid records to one value per (seed, alignment, finetune, quantity).
+
+    Quantities: ``source`` (clean accuracy on the source language), ``zero_shot`` (clean,
+    mean over the other languages), ``mixed`` (clean, mean over premise != hypothesis
+    language pairs), ``mixed_minus_zero_shot``, ``attacked:<attack>`` (accuracy under each
+    attack, mean over non-source languages; ``attacked:all`` the mean over attacks too),
+    ``drop:<attack>`` and ``drop:all`` (clean minus attacked accuracy on the same attacked
+    pairs: the robustness gap), ``retrieval``, ``aer``, ``lang_id`` (alignment
+    measurements of the alignment, finetune ``none``). ``source`` defaults to the records'
+    ``train_lang``. With ``by_language`` the values are kept per ``eval_lang`` (a language or
+    a mixed pair; the units of a seed x language paired comparison) and the difference
+    ``mixed_minus_zero_shot``, which spans languages, is left out.
+
+    Example:
+        >>> df = pd.DataFrame({"method": ["none/plain"] * 3, "seed": 0, "train_lang": "L0",
+        ...     "premise_lang": ["L0", "L1", "L0"], "hypothesis_lang": ["L0", "L1", "L1"],
+        ...     "eval_lang": ["L0", "L1", "L0-L1"], "attack": "none", "task": "nli",
+        ...     "metric": "accuracy", "value": [0.9, 0.5, 0.6]})
+        >>> grid_scores(df).set_index("quantity").value.round(2).to_dict()
+        {'source': 0.9, 'zero_shot': 0.5, 'mixed': 0.6, 'mixed_minus_zero_shot': 0.1}
+    """
+    g = grid_frame(df)
+    src = source or (g.train_lang.dropna().iloc[0] if len(g) else "")
+    keys = ["seed", "alignment", "finetune"] + (["eval_lang"] if by_language else [])
+    parts = []
+    clean = g[(g.metric == "accuracy") & (g.attack == "none")]
+    same = clean[clean.premise_lang == clean.hypothesis_lang]
+    for name, rows in (("source", same[same.premise_lang == src]),
+                       ("zero_shot", same[same.premise_lang != src]),
+                       ("mixed", clean[clean.premise_lang != clean.hypothesis_lang])):
+        if len(rows):
+            parts.append(rows.groupby(keys).value.mean().rename(name))
+    if not by_language and {"zero_shot", "mixed"} <= {p.name for p in parts}:
+        wide = pd.concat(parts, axis=1)
+        parts.append((wide["mixed"] - wide["zero_shot"]).rename("mixed_minus_zero_shot"))
+    att = g[(g.metric == "attacked_accuracy") & (g.eval_lang != src)]
+    drop = g[g.metric.isin(["clean_accuracy", "attacked_accuracy"]) & (g.eval_lang != src)]
+    drop = drop.assign(value=drop.value.where(drop.metric == "clean_accuracy", -drop.value))
+    for a, rows in att.groupby("attack"):
+        parts.append(rows.groupby(keys).value.mean().rename(f"attacked:{a}"))
+    per_lang = list(dict.fromkeys([*keys, "eval_lang"]))
+    for a, rows in drop.groupby("attack"):  # clean minus attacked accuracy, same pairs
+        parts.append(rows.groupby(per_lang).value.sum().groupby(keys).mean()
+                     .rename(f"drop:{a}"))
+    if len(att):
+        parts.append(att.groupby(keys).value.mean().rename("attacked:all"))
+        parts.append(drop.groupby([*per_lang, "attack"]).value.sum().groupby(keys)
+                     .mean().rename("drop:all"))
+    for metric, name in (("retrieval_acc_cosine", "retrieval"), ("aer_itermax", "aer"),
+                         ("lang_id_acc", "lang_id")):
+        rows = g[g.metric == metric]
+        if len(rows):
+            parts.append(rows.groupby(keys).value.mean().rename(name))
+    if not parts:
+        return pd.DataFrame(columns=[*keys, "quantity", "value"])
+    long = [p.rename("value").reset_index().assign(quantity=p.name) for p in parts]
+    return pd.concat(long, ignore_index=True)[[*keys, "quantity", "value"]]
+
+
+def compare(df: pd.DataFrame, quantity: str, treatment: str, control: str, *,
+            by_language: bool = True, seed: int = 0) -> PairedComparison:
+    """``treatment - control`` (two ``<alignment>/<finetune>`` methods) on one
+    :func:`grid_scores` quantity, paired by seed and language (``by_language``) or by seed,
+    with a 95% percentile-bootstrap interval and the paired t-test.
+
+    Example:
+        >>> df = pd.DataFrame({"method": ["none/plain", "word/plain"] * 2, "seed": [0, 0, 1, 1],
+        ...     "train_lang": "L0", "premise_lang": "L1", "hypothesis_lang": "L1",
+        ...     "eval_lang": "L1", "attack": "none", "task": "nli", "metric": "accuracy",
+        ...     "value": [0.4, 0.6, 0.5, 0.6]})
+        >>> round(compare(df, "zero_shot", "word/plain", "none/plain").mean, 2)
+        0.15
+    """
+    from xtutor.stats import paired_difference
+
+    sc = grid_scores(df, by_language=by_language)
+    sc = sc[sc.quantity == quantity]
+    if sc.empty:
+        raise ValueError(f"compare: no {quantity!r} scores in the records; quantities: "
+                         f"{sorted(set(grid_scores(df).quantity))}")
+    sc = sc.assign(method=sc.alignment + "/" + sc.finetune)
+    on = ["seed", "eval_lang"] if by_language else ["seed"]
+    return paired_difference(sc, "method", treatment, control, on=on, interval="bootstrap",
+                             seed=seed)
+
+
+def effects_frame(comparisons: Mapping[str, PairedComparison]) -> pd.DataFrame:
+    """One row per named comparison: mean difference, 95% interval, p-value, units, wins and
+    the verdict in words (for tables and :func:`xtutor.plots.effects_plot`)."""
+    return pd.DataFrame([{"label": k, "mean": c.mean, "ci_low": c.ci_low, "ci_high": c.ci_high,
+                          "p_value": c.p_value, "n": c.n, "wins": c.wins,
+                          "verdict": c.verdict} for k, c in comparisons.items()])
+
+
+def summary_table(df: pd.DataFrame) -> pd.DataFrame:
+    """Mean over seeds of every :func:`grid_scores` quantity, one row per (alignment,
+    finetune), one column per quantity."""
+    sc = grid_scores(df)
+    return sc.groupby(["alignment", "finetune", "quantity"], sort=False).value.mean() \
+        .unstack("quantity")
+
+
+__all__ = ["compare", "effects_frame", "grid_frame", "grid_scores", "summary_table"]
