@@ -365,19 +365,27 @@ def _figures(records: list[Record], layer_rows: list[dict], mlm_losses: list[flo
     ret["encoder, direction"] = ret.method.map({"none": "MLM only", "sentence": "+ InfoNCE"}) \
         + ", " + ret.premise_lang.map(lambda q: f"{src} -> target" if q == src
                                       else f"target -> {src}")
-    figs["retrieval"] = plots.bar_by_language(
+    figs["retrieval"] = plots.legend_below(plots.bar_by_language(
         ret, "top-1 accuracy (fraction, cosine)",
         "Translation retrieval: MLM only vs aligned with InfoNCE", hue="encoder, direction",
-        chance=1.0 / cfg.retrieval_pairs, ylim=(0, 1.02))
+        chance=1.0 / cfg.retrieval_pairs, ylim=(0, 1.02)), ncol=3)
     figs["retrieval_by_layer"] = plots.line_by_layer(
         pd.DataFrame([r for r in layer_rows if r["method"] == "none"]),
         "top-1 accuracy (fraction, cosine)", "Retrieval accuracy by layer (MLM only)")
     nli = df[(df.task == "nli") & (df.metric == "accuracy") & (df.attack == "none")
              & (df.premise_lang == df.hypothesis_lang)].copy()
     src_acc = float(nli[(nli.eval_lang == src) & (nli.method == "none/plain")].value.mean())
-    figs["zero_shot"] = plots.bar_by_language(
+    figs["zero_shot"] = plots.legend_below(plots.bar_by_language(
         nli, "accuracy (fraction)", f"NLI: trained on {src}, zero-shot elsewhere",
-        hue="method", chance=1 / 3, reference=src_acc)
+        hue="method", chance=1 / 3, reference=src_acc), ncol=3)
+    table = answer_table(records, src).drop(columns="source")
+    long = table.rename_axis("method").reset_index().melt(
+        id_vars="method", var_name="condition", value_name="value")
+    fig = plots.bar_by_method(long, "zero-shot accuracy (fraction, mean over targets)",
+                              "Alignment x fine-tuning, clean and under attack",
+                              hue="condition", chance=1 / 3)
+    fig.axes[0].set_xlabel("alignment / fine-tuning (one seed)")
+    figs["answer"] = plots.legend_below(fig, ncol=4)
     if cfg.generalized:
         figs["generalized"] = plots.heatmap_matrix(
             df[(df.task == "nli") & (df.metric == "accuracy") & (df.method == "none/plain")],

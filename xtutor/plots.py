@@ -53,6 +53,24 @@ def bar_by_language(df: pd.DataFrame, ylabel: str, title: str, hue: str | None =
     return fig
 
 
+def legend_below(fig: Figure, ncol: int = 3) -> Figure:
+    """Move the first axes' legend under the plot, where it cannot hide bars.
+
+    Example:
+        >>> f = bar_by_language(pd.DataFrame({"eval_lang": ["L1"], "value": [0.5]}), "y", "t",
+        ...                     chance=0.3)
+        >>> legend_below(f).axes[0].get_legend() is not None
+        True
+    """
+    ax = fig.axes[0]
+    handles, labels = ax.get_legend_handles_labels()
+    ax.legend(handles, labels, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2),
+              ncol=ncol, frameon=False)
+    fig.set_size_inches(fig.get_figwidth(), fig.get_figheight() + 0.6)
+    fig.tight_layout()
+    return fig
+
+
 def line_by_layer(df: pd.DataFrame, ylabel: str, title: str, hue: str = "eval_lang") -> Figure:
     """A curve of ``value`` against ``layer`` per ``hue`` (e.g. retrieval accuracy by layer)."""
     _require(df, ["layer", "value", hue])
