@@ -31,10 +31,32 @@ from xtutor.reproducibility import config_hash, set_seed
 from xtutor.training.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from xtutor.training.loop import NonFiniteLossError, make_optimizer
 
+#: Numeric precisions of fine-tuning: ``fp32``; ``bf16`` autocast (CPU with AVX-512 BF16 /
+#: AMX, or a GPU); ``fp16`` autocast with loss scaling (GPU only). Weights and optimiser state
+#: stay fp32 in every case.
+PRECISIONS: tuple[str, ...] = ("fp32", "bf16", "fp16")
+
 
 @dataclass(frozen=True)
 class FinetuneConfig:
-    """Pair-classification fine-tuning settings."""
+    """Pair-classification fine-tuning settings.
+
+    Attributes:
+        epochs, batch_size, lr, warmup_ratio, weight_decay, max_length, max_grad_norm, seed:
+            the usual.
+        freeze_embeddings: keep the word-embedding matrix fixed (position and token-type
+            embeddings, every layer and the head still train). For a multilingual encoder the
+            matrix is most of the parameters (96M of e5-small's 118M), so a step is much
+            cheaper; embedding-space adversarial training still works, since it perturbs the
+            embeddings' output, not the matrix.
+        precision: :data:`PRECISIONS`; mixed precision through Accelerate (autocast).
+
+    Example:
+        >>> FinetuneConfig(precision="int8")
+        Traceback (most recent call last):
+        ...
+        ValueError: FinetuneConfig: precision must be one of ('fp32', 'bf16', 'fp16'), got 'int8'
+    """
 
     epochs: float = 2.0
     batch_size: int = 32
@@ -44,6 +66,8 @@ class FinetuneConfig:
     max_length: int = 128
     max_grad_norm: float = 1.0
     seed: int = 0
+    freeze_embeddings: bool = False
+    precision: str = "fp32"
 
     def __post_init__(self) -> None:
         if self.epochs <= 0 or self.batch_size <= 0:
@@ -52,6 +76,9 @@ class FinetuneConfig:
         if not 0 <= self.warmup_ratio < 1:
             raise ValueError(f"FinetuneConfig: warmup_ratio must be in [0, 1), got "
                              f"{self.warmup_ratio}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"FinetuneConfig: precision must be one of {PRECISIONS}, got "
+                             f"{self.precision!r}")
 
 
 def classifier_from_encoder(model: PreTrainedModel, label_names: tuple[str, ...] | list[str],
@@ -229,9 +256,20 @@ def finetune(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, train: 
         clf = copy.deepcopy(model)
     else:
         clf = classifier_from_encoder(model, train.label_names, seed=config.seed)
+    if config.freeze_embeddings:  # after the classifier is built: it is a new model
+        clf.get_input_embeddings().weight.requires_grad_(False)
     if accelerator is None:
-        accelerator = Accelerator(cpu=not torch.cuda.is_available() if cpu is None else cpu)
+        on_cpu = not torch.cuda.is_available() if cpu is None else cpu
+        if config.precision == "fp16" and on_cpu:
+            raise ValueError("FinetuneConfig.precision 'fp16' needs a GPU; use 'bf16' on a CPU")
+        accelerator = Accelerator(cpu=on_cpu)
     device = accelerator.device
+    if config.precision == "fp16" and device.type != "cuda":
+        raise ValueError("FinetuneConfig.precision 'fp16' needs a GPU; use 'bf16' on a CPU")
+    # mixed precision by autocast around the forward passes (Accelerate's own setting is
+    # process-wide and cannot change between runs); fp16 also scales the loss
+    amp_dtype = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[config.precision]
+    scaler = torch.amp.GradScaler("cuda") if config.precision == "fp16" else None
     items = tokenize_pairs(tokenizer, train, config.max_length)
     labels = torch.tensor(train.labels)
     steps_per_epoch = max(1, len(items) // config.batch_size)
@@ -323,7 +361,9 @@ def finetune(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, train: 
                       step: int = i, batch: dict[str, torch.Tensor] = batch,
                       examples: list[PairExample] = examples, y: torch.Tensor = y,
                       mask: torch.Tensor = mask) -> tuple[torch.Tensor, torch.Tensor]:
-            with contextlib.nullcontext() if sync else accelerator.no_sync(model_p):
+            with contextlib.nullcontext() if sync else accelerator.no_sync(model_p), \
+                    torch.autocast(device.type, dtype=amp_dtype or torch.float32,
+                                   enabled=amp_dtype is not None):
                 if use_embeds or delta is not None:
                     e = embed_layer(batch["input_ids"])
                     for r in regs:
@@ -331,7 +371,7 @@ def finetune(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, train: 
                     logits = forward(batch, e if delta is None else e + delta)
                 else:
                     logits = forward(batch)
-                task = cross_entropy(logits, y)
+                task = cross_entropy(logits.float(), y)
                 extra = torch.zeros((), device=device)
                 if with_extras:
                     ctx = StepContext(step=step, examples=examples, batch=batch, labels=y,
@@ -350,7 +390,7 @@ def finetune(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, train: 
                 raise NonFiniteLossError(
                     f"{desc}: loss became {val} at step {step}; lower the learning rate "
                     f"({config.lr}) or the regularisers' strength, or check this batch")
-            accelerator.backward(loss)
+            accelerator.backward(scaler.scale(loss) if scaler is not None else loss)
 
         opt_p.zero_grad(set_to_none=True)
         if adv is not None:
@@ -361,12 +401,18 @@ def finetune(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, train: 
             task, extra = objective(None, True, True)
             step_loss = (task + extra).detach()
             backward(task + extra)
+        if scaler is not None:
+            scaler.unscale_(opt_p)
         if config.max_grad_norm > 0:
             norm = accelerator.clip_grad_norm_(model_p.parameters(), config.max_grad_norm)
-            if norm is not None and not math.isfinite(float(norm)):
+            if norm is not None and not math.isfinite(float(norm)) and scaler is None:
                 raise NonFiniteLossError(f"{desc}: the gradient norm became {float(norm)} at "
                                          f"step {i}; lower the learning rate ({config.lr})")
-        opt_p.step()
+        if scaler is not None:
+            scaler.step(opt_p)
+            scaler.update()
+        else:
+            opt_p.step()
         sched.step()
         val = float(accelerator.reduce(step_loss, "mean")) if world > 1 else float(step_loss)
         losses.append(val)

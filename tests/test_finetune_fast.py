@@ -1,0 +1,55 @@
+"""Fast fine-tuning settings: a frozen word-embedding matrix and bf16 mixed precision."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from xtutor.evaluation import evaluate_pairs
+from xtutor.regularizers import AdversarialConfig, AdversarialTraining
+from xtutor.training import FinetuneConfig, finetune
+
+
+def _word_matrix(model: torch.nn.Module) -> torch.Tensor:
+    return model.get_input_embeddings().weight.detach().clone()
+
+
+@pytest.mark.parametrize("method", [None, "free", "pgd"])
+def test_frozen_word_embeddings_stay_and_everything_else_trains(small_world, tiny_encoder,
+                                                                method) -> None:
+    model, tok = tiny_encoder
+    before = _word_matrix(model)
+    regs = [] if method is None else [AdversarialTraining(AdversarialConfig(
+        method, steps=2, step_size=0.05, epsilon=0.1))]
+    clf, losses = finetune(model, tok, small_world.nli(96, "L0", seed=1),
+                           FinetuneConfig(epochs=1, batch_size=16, lr=2e-3,
+                                          freeze_embeddings=True),
+                           show_progress=False, regularizers=regs)
+    assert torch.equal(_word_matrix(clf), before)  # the matrix did not move
+    pos = clf.bert.embeddings.position_embeddings.weight
+    assert not torch.equal(pos, model.bert.embeddings.position_embeddings.weight)  # these did
+    assert not torch.equal(clf.bert.encoder.layer[0].attention.self.query.weight,
+                           model.bert.encoder.layer[0].attention.self.query.weight)
+    assert all(torch.isfinite(torch.tensor(losses)))
+    assert model.get_input_embeddings().weight.requires_grad  # the input model is untouched
+
+
+def test_bf16_learns_like_fp32_on_the_toy_task(small_world, tiny_encoder) -> None:
+    model, tok = tiny_encoder
+    train, test = small_world.nli(900, "L0", seed=1), small_world.nli(150, "L0", seed=2)
+    acc = {}
+    for precision in ("fp32", "bf16"):
+        clf, _ = finetune(model, tok, train, FinetuneConfig(epochs=6, batch_size=32, lr=2e-3,
+                                                            precision=precision),
+                          show_progress=False, cpu=True)
+        assert clf.get_input_embeddings().weight.dtype == torch.float32  # weights stay fp32
+        acc[precision] = evaluate_pairs(clf, tok, test)
+    assert acc["bf16"] > 0.5, acc  # chance is 1/3: it learns
+    assert abs(acc["bf16"] - acc["fp32"]) <= 0.1, acc
+
+
+def test_fp16_needs_a_gpu(small_world, tiny_encoder) -> None:
+    model, tok = tiny_encoder
+    with pytest.raises(ValueError, match="'fp16' needs a GPU"):
+        finetune(model, tok, small_world.nli(8), FinetuneConfig(precision="fp16"),
+                 show_progress=False, cpu=True)
