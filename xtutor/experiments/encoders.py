@@ -63,8 +63,8 @@ ALIGN_METHODS: tuple[str, ...] = ("argmax", "itermax")
 
 #: The modules whose source makes a toy encoder (:func:`toy_code_fingerprint` hashes them).
 TOY_ENCODER_MODULES: tuple[str, ...] = (
-    "xtutor.toyworld", "xtutor.models", "xtutor.tokenization", "xtutor.training.mlm",
-    "xtutor.training.loop", "xtutor.reproducibility", "xtutor.lab",
+    "xtutor.toyworld", "xtutor.toylanguages", "xtutor.models", "xtutor.tokenization",
+    "xtutor.training.mlm", "xtutor.training.loop", "xtutor.reproducibility", "xtutor.lab",
     pretrain_toy_encoder.__module__,  # wherever it lives (read at import: tests patch it)
 )
 
