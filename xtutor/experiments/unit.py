@@ -15,11 +15,15 @@ differ between two runs of the same unit (``xtutor verify`` skips them).
 
 Example:
     >>> from xtutor.lab import LabConfig
-    >>> from xtutor.experiments.setups import ToySetup
-    >>> setup = ToySetup(LabConfig.preset("tiny", seed=0))
+    >>> from xtutor.experiments.setups import AlignmentSettings, ToySetup
+    >>> setup = ToySetup(LabConfig.preset("tiny", seed=0),
+    ...                  alignment=AlignmentSettings(steps=5, pairs=16))
     >>> res = run_unit(setup, "plain")
     >>> sorted({r.metric for r in res.records})
     ['accuracy', 'train_cpu_seconds', 'train_seconds']
+    >>> aligned = run_unit(setup, "plain", alignment="sentence", method="sentence/plain")
+    >>> {r.method for r in aligned.records}
+    {'sentence/plain'}
 """
 
 from __future__ import annotations
@@ -60,8 +64,8 @@ class UnitResult:
     examples: list[dict[str, Any]] = field(default_factory=list)
 
 
-def run_unit(setup: Setup, finetune: str, *, encoder: PreTrainedModel | None = None,
-             task: str = "nli", regularizers: RegularizerSettings | None = None,
+def run_unit(setup: Setup, finetune: str, *, alignment: str = "none",
+             encoder: PreTrainedModel | None = None, task: str = "nli", regularizers: RegularizerSettings | None = None,
              shuffle_labels: bool = False, evaluate: bool = True,
              attack: AttackConfig | None = None, n_attack: int = 0,
              attack_stream: str = "attack", experiment: str = "unit",
@@ -71,8 +75,10 @@ def run_unit(setup: Setup, finetune: str, *, encoder: PreTrainedModel | None = N
     Args:
         setup: a :class:`~xtutor.experiments.setups.Setup` (toy family, XNLI...).
         finetune: a fine-tuning method of :data:`xtutor.regularizers.METHODS`.
-        encoder: the encoder to fine-tune (an aligned or random-init copy); default the
-            setup's pretrained encoder.
+        alignment: align a copy of the setup's encoder with this contrastive method first
+            (:meth:`Setup.align`; ``none``: as pretrained). Ignored when ``encoder`` is given.
+        encoder: the encoder to fine-tune (an already aligned or random-init copy, to share
+            one alignment between several units); default the setup's encoder.
         task: the setup's task (toy: ``nli`` or ``paws``).
         regularizers: the methods' hyperparameters (default :class:`RegularizerSettings`).
         shuffle_labels: train on balanced shuffled labels (the negative control).
@@ -86,7 +92,10 @@ def run_unit(setup: Setup, finetune: str, *, encoder: PreTrainedModel | None = N
     """
     hp = regularizers or RegularizerSettings()
     model, tok = setup.encoder()
-    model = encoder if encoder is not None else model
+    if encoder is not None:
+        model = encoder
+    elif alignment != "none":
+        model = setup.align(alignment)
     label = method or finetune
     train = setup.train(task)
     if shuffle_labels:
