@@ -24,6 +24,8 @@ import torch
 from tqdm.auto import tqdm
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from xtutor.precision import autocast
+
 Pooling = Literal["mean", "cls"]
 
 
@@ -89,11 +91,13 @@ def encode_layers(
     model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, texts: Sequence[str], *,
     layers: Sequence[int] | None = None, batch_size: int = 128, pooling: Pooling = "mean",
     normalize: bool = True, prefix: str = "", max_length: int | None = 256,
-    show_progress: bool = False,
+    show_progress: bool = False, precision: str = "fp32",
 ) -> torch.Tensor:
     """Sentence vectors from several layers in one pass: shape ``(len(layers), N, D)``.
 
     Layer 0 is the embedding output and ``-1`` the last layer; ``layers=None`` means all.
+    ``precision``: ``fp32``, ``bf16``, ``fp16`` or ``auto`` (:mod:`xtutor.precision`); the
+    vectors are fp32 in every case.
 
     Example:
         >>> from xtutor.toyworld import ToyWorld, WorldConfig
@@ -120,17 +124,17 @@ def encode_layers(
     was_training = enc_model.training
     enc_model.eval()
     try:
-        with torch.inference_mode():
+        with torch.inference_mode(), autocast(precision, device):
             bar = tqdm(total=len(texts_in), desc="encode", unit="sent", disable=not show_progress)
             for idx, enc in _batches(tokenizer, texts_in, batch_size, max_length):
                 enc = {k: v.to(device) for k, v in enc.items()}
                 if last_only:
-                    last = enc_model(**enc).last_hidden_state
+                    last = enc_model(**enc).last_hidden_state.float()
                     vecs = pool(last, enc["attention_mask"], pooling).unsqueeze(0)
                     vecs = vecs.expand(len(layer_ids), -1, -1)
                 else:
                     hs = enc_model(**enc, output_hidden_states=True).hidden_states
-                    vecs = torch.stack([pool(hs[x], enc["attention_mask"], pooling)
+                    vecs = torch.stack([pool(hs[x].float(), enc["attention_mask"], pooling)
                                         for x in layer_ids])
                 if normalize:
                     vecs = torch.nn.functional.normalize(vecs.float(), dim=-1)
@@ -149,6 +153,7 @@ def encode(
     model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, texts: Sequence[str], *,
     layer: int = -1, batch_size: int = 128, pooling: Pooling = "mean", normalize: bool = True,
     prefix: str = "", max_length: int | None = 256, show_progress: bool = False,
+    precision: str = "fp32",
 ) -> torch.Tensor:
     """Sentence vectors ``(N, D)`` from one layer, in the order of ``texts``.
 
@@ -164,4 +169,5 @@ def encode(
     """
     return encode_layers(model, tokenizer, texts, layers=[layer], batch_size=batch_size,
                          pooling=pooling, normalize=normalize, prefix=prefix,
-                         max_length=max_length, show_progress=show_progress)[0]
+                         max_length=max_length, show_progress=show_progress,
+                         precision=precision)[0]

@@ -16,15 +16,17 @@ from tqdm.auto import tqdm
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from xtutor.data.types import PairDataset, check_label_order
+from xtutor.precision import autocast
 from xtutor.results import Record
 
 
 def predict_pairs(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, data: PairDataset,
                   batch_size: int = 256, max_length: int = 128, show_progress: bool = False,
-                  return_logits: bool = False) -> np.ndarray:
+                  return_logits: bool = False, precision: str = "fp32") -> np.ndarray:
     """Predicted labels (or logits) for every pair, batched in length order.
 
     Refuses a model whose ``id2label`` order differs from ``data.label_names``.
+    ``precision``: ``fp32``, ``bf16``, ``fp16`` or ``auto`` (:mod:`xtutor.precision`).
     """
     if len(data) == 0:
         raise ValueError(f"dataset for task {data.task!r} is empty: nothing to evaluate")
@@ -36,7 +38,7 @@ def predict_pairs(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, da
     was_training = model.training
     model.eval()
     try:
-        with torch.inference_mode():
+        with torch.inference_mode(), autocast(precision, device):
             for s in tqdm(range(0, len(order), batch_size), desc=f"evaluate {data.task}",
                           disable=not show_progress, leave=False):
                 idx = order[s:s + batch_size]

@@ -48,6 +48,7 @@ from tqdm.auto import tqdm
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from xtutor.encode import base_encoder
+from xtutor.precision import autocast
 from xtutor.word_alignment_methods import (
     ITERMAX_ALPHA,
     METHODS,
@@ -164,7 +165,7 @@ def _tokenize_words(tokenizer: PreTrainedTokenizerBase, sentences: Sequence[Sequ
 def word_embeddings(
     model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
     sentences: Sequence[Sequence[str]], *, layer: int | None = None, batch_size: int = 64,
-    max_length: int | None = None, show_progress: bool = False,
+    max_length: int | None = None, show_progress: bool = False, precision: str = "fp32",
 ) -> list[torch.Tensor]:
     """One ``(n_words, D)`` float32 tensor per sentence: word vectors from one layer.
 
@@ -178,7 +179,8 @@ def word_embeddings(
     Sentences are truncated at ``max_length`` tokens (special tokens included; default: the
     smaller of the tokenizer's ``model_max_length`` and the model's position limit, 512 for
     e5). A word cut off gets a zero vector (and a warning); :func:`align_words` never links a
-    zero vector.
+    zero vector. ``precision``: of the forward passes (:mod:`xtutor.precision`); the vectors
+    are fp32.
 
     Example:
         >>> from xtutor.toyworld import ToyWorld, WorldConfig
@@ -193,13 +195,15 @@ def word_embeddings(
     enc_model = base_encoder(model)
     k = _resolve_layer(enc_model, layer)
     return _word_vectors(model, tokenizer, sentences, [k], batch_size=batch_size,
-                         max_length=max_length, show_progress=show_progress)[0]
+                         max_length=max_length, show_progress=show_progress,
+                         precision=precision)[0]
 
 
 def word_embeddings_layers(
     model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
     sentences: Sequence[Sequence[str]], *, layers: Sequence[int] | None = None,
     batch_size: int = 64, max_length: int | None = None, show_progress: bool = False,
+    precision: str = "fp32",
 ) -> list[list[torch.Tensor]]:
     """:func:`word_embeddings` for several layers from one forward pass per batch.
 
@@ -223,12 +227,14 @@ def word_embeddings_layers(
     if not ks:
         raise ValueError("layers is empty: give at least one layer (or None for all)")
     return _word_vectors(model, tokenizer, sentences, ks, batch_size=batch_size,
-                         max_length=max_length, show_progress=show_progress)
+                         max_length=max_length, show_progress=show_progress,
+                         precision=precision)
 
 
 def _word_vectors(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
                   sentences: Sequence[Sequence[str]], ks: list[int], *, batch_size: int,
-                  max_length: int | None, show_progress: bool) -> list[list[torch.Tensor]]:
+                  max_length: int | None, show_progress: bool, precision: str = "fp32"
+                  ) -> list[list[torch.Tensor]]:
     _check_sentences(sentences)
     if batch_size <= 0:
         raise ValueError(f"batch_size must be positive, got {batch_size}")
@@ -252,7 +258,7 @@ def _word_vectors(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
     enc_model.eval()
     try:
         cut_ctx = _run_only_layers(enc_model, k) if len(ks) == 1 else contextlib.nullcontext(False)
-        with torch.inference_mode(), cut_ctx as cut:
+        with torch.inference_mode(), cut_ctx as cut, autocast(precision, device):
             bar = tqdm(total=len(ids), desc="words", unit="sent", disable=not show_progress)
             for s in range(0, len(order), batch_size):
                 idx = order[s:s + batch_size]
@@ -281,7 +287,7 @@ def _word_vectors(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
                     hs = enc_model(**batch, output_hidden_states=True).hidden_states
                     states = [hs[x] for x in ks]
                 for li, hidden in enumerate(states):
-                    vecs = torch.bmm(avg.to(device, hidden.dtype), hidden).float().cpu()
+                    vecs = torch.bmm(avg.to(device), hidden.float()).cpu()
                     for b, i in enumerate(idx):
                         out[li][i] = vecs[b, :n_words[i]].clone()
                 bar.update(len(idx))
@@ -296,9 +302,10 @@ def align_batch(
     src_sents: Sequence[Sequence[str]], tgt_sents: Sequence[Sequence[str]],
     method: Method = "itermax", *, layer: int | None = None, batch_size: int = 64,
     max_length: int | None = None, distortion: float = 0.0, max_iter: int = 2,
-    show_progress: bool = False,
+    show_progress: bool = False, precision: str = "fp32",
 ) -> list[set[Link]]:
-    """Align many sentence pairs: one encoding pass over all sentences, then per-pair links.
+    """Align many sentence pairs: one encoding pass over all sentences, then per-pair links
+    (``precision`` of the encoding as in :func:`word_embeddings`).
 
     ``src_sents[k]`` and ``tgt_sents[k]`` are lists of words. To compare several methods, call
     :func:`word_embeddings` once and :func:`align_words` per method instead.
@@ -321,7 +328,7 @@ def align_batch(
                          f"{len(tgt_sents)}: they must be parallel")
     vecs = word_embeddings(model, tokenizer, list(src_sents) + list(tgt_sents), layer=layer,
                            batch_size=batch_size, max_length=max_length,
-                           show_progress=show_progress)
+                           show_progress=show_progress, precision=precision)
     n = len(src_sents)
     return align_many(vecs[:n], vecs[n:], method, distortion=distortion, max_iter=max_iter)
 

@@ -56,14 +56,18 @@ class Victim:
         self.batch_size, self.max_length = batch_size, max_length
         self.queries = 0
         self.forward_calls = 0
+        self.precision = "fp32"
 
     @classmethod
     def from_model(cls, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
                    label_names: Sequence[str], batch_size: int = 256,
-                   max_length: int = 128) -> Victim:
-        """A victim around a ``*ForSequenceClassification`` model (label order checked)."""
-        return cls(label_names, model=model, tokenizer=tokenizer, batch_size=batch_size,
-                   max_length=max_length)
+                   max_length: int = 128, precision: str = "fp32") -> Victim:
+        """A victim around a ``*ForSequenceClassification`` model (label order checked);
+        ``precision`` of its forward passes as in :mod:`xtutor.precision`."""
+        victim = cls(label_names, model=model, tokenizer=tokenizer, batch_size=batch_size,
+                     max_length=max_length)
+        victim.precision = precision
+        return victim
 
     @classmethod
     def from_function(cls, fn: LogitsFn, label_names: Sequence[str],
@@ -98,4 +102,5 @@ class Victim:
                            [PairExample(p, h, 0, "", "") for p, h in pairs])
         assert self.model is not None and self.tokenizer is not None
         return predict_pairs(self.model, self.tokenizer, data, batch_size=self.batch_size,
-                             max_length=self.max_length, return_logits=True)
+                             max_length=self.max_length, return_logits=True,
+                             precision=self.precision)

@@ -2,25 +2,16 @@
 
 A pair classifier is fine-tuned on the source language only, once per regulariser (``method``)
 of :mod:`xtutor.regularizers`, and evaluated zero-shot on every language and on every
-premise-language x hypothesis-language pair (the generalized matrix):
-
-========== ==================================================================================
-method     what is added to plain fine-tuning (``CE`` on the source language)
-========== ==================================================================================
-plain      nothing
-pgd        PGD adversarial training on word embeddings (``adv_steps`` ascent steps, L2 ball)
-freelb     FreeLB (``adv_steps`` ascent steps, gradients averaged)
-free       "free" adversarial training (each batch replayed ``adv_steps`` times, same cost)
-smoothing  randomized smoothing: neighbour substitution (dictionary translations) + noise
-codeswitch code-switch augmentation with bilingual dictionaries
-consistency KL consistency (symmetric) between a pair and its code-switched version (xTune)
-contrastive the chapter-2 InfoNCE alignment on parallel sentences as an auxiliary loss
-========== ==================================================================================
+premise-language x hypothesis-language pair (the generalized matrix);
+the methods are those of :mod:`xtutor.regularizers.factory` (its table says what each adds
+to plain fine-tuning), each run through :func:`xtutor.experiments.unit.run_unit`.
 
 ``pgd``/``freelb``/``free``/``plain`` use no target-language resource; ``smoothing``,
 ``codeswitch`` and ``consistency`` use bilingual dictionaries; ``contrastive`` uses parallel
-sentences. The training wall time of each run is recorded (``metric = train_seconds``, ``n`` =
-optimiser steps), so a chapter can report each method's cost relative to ``plain``.
+sentences. The training wall and CPU time of each run are recorded (``train_seconds``,
+``train_cpu_seconds``, ``n`` = optimiser steps), so a chapter can report each method's cost
+relative to ``plain``. Each (seed, task, method) is one cell of the runner (resumable,
+shardable).
 
 Two setups:
 

@@ -65,7 +65,8 @@ class UnitResult:
 
 
 def run_unit(setup: Setup, finetune: str, *, alignment: str = "none",
-             encoder: PreTrainedModel | None = None, task: str = "nli", regularizers: RegularizerSettings | None = None,
+             encoder: PreTrainedModel | None = None, task: str = "nli",
+             regularizers: RegularizerSettings | None = None,
              shuffle_labels: bool = False, evaluate: bool = True,
              attack: AttackConfig | None = None, n_attack: int = 0,
              attack_stream: str = "attack", experiment: str = "unit",
