@@ -28,12 +28,11 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from xtutor.alignment import retrieval_accuracy
 from xtutor.encode import base_encoder, encode_layers
-from xtutor.evaluation import accuracy, predict_pairs
 from xtutor.models import toy_encoder
 from xtutor.reproducibility import config_hash, provenance, set_seed
 from xtutor.results import Record, stamp, write_records
 from xtutor.toyworld import ToyWorld, WorldConfig
-from xtutor.training import FinetuneConfig, MLMConfig, finetune, pretrain_mlm
+from xtutor.training import FinetuneConfig, MLMConfig, pretrain_mlm
 
 
 @dataclass(frozen=True)
@@ -186,26 +185,18 @@ def zero_shot_nli(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, wo
                   experiment: str = "lab", show_progress: bool = True
                   ) -> tuple[list[Record], list[float]]:
     """Fine-tune NLI on the source language and evaluate on every language (and every
-    premise/hypothesis pair when ``cfg.generalized``). Returns unstamped records and the
-    fine-tuning loss curve."""
-    langs = world.languages
-    src = langs[0]
-    train = world.nli(cfg.nli_train, src, seed=1_000 + cfg.seed)
-    clf, ft_losses = finetune(model, tokenizer, train, cfg.finetune, show_progress=show_progress)
-    test_seed = 2_000 + cfg.seed
-    triples = world.nli_meanings(cfg.nli_test, seed=test_seed)
-    pairs = [(a, b) for a in langs for b in langs] if cfg.generalized else \
-        [(a, a) for a in langs]
-    records = []
-    for a, b in pairs:
-        data = world.render_pairs(triples, "nli", a, b, seed=test_seed)
-        acc = accuracy(predict_pairs(clf, tokenizer, data), data.labels)
-        records.append(Record(experiment=experiment, model=model_name, method=method,
-                              task="nli", train_lang=src,
-                              eval_lang=a if a == b else f"{a}-{b}", premise_lang=a,
-                              hypothesis_lang=b, metric="accuracy", value=acc, n=len(data),
-                              seed=cfg.seed))
-    return records, ft_losses
+    premise/hypothesis pair when ``cfg.generalized``). Returns unstamped records (accuracy
+    only) and the fine-tuning loss curve; the loop is :func:`xtutor.experiments.unit.run_unit`
+    on a :class:`~xtutor.experiments.setups.ToySetup` of ``cfg``."""
+    from xtutor.experiments.setups import ToySetup
+    from xtutor.experiments.unit import TIMING_METRICS, run_unit
+
+    setup = ToySetup(cfg, model_name=model_name, encoder=(model, tokenizer))
+    if tuple(setup.languages) != tuple(world.languages):
+        raise ValueError("zero_shot_nli: world is not the world of cfg.world")
+    res = run_unit(setup, "plain", encoder=model, experiment=experiment, method=method,
+                   show_progress=show_progress)
+    return [r for r in res.records if r.metric not in TIMING_METRICS], res.losses
 
 
 def measure_retrieval(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
