@@ -201,7 +201,11 @@ def test_queries_are_batched_function_victim(rule_data):
     max_rounds = max(len(words(e.premise)) + len(words(e.hypothesis)) for e in rule_data)
     assert len(calls) <= 3 + max_rounds
     assert max(calls) > 20  # many candidates of many examples in one call
-    assert sum(calls) == victim.queries == sum(r.queries for r in report.results)
+    # every query is either forwarded or answered from the cache (clean pairs re-scored)
+    assert sum(calls) + victim.cache_hits == victim.queries == \
+        sum(r.queries for r in report.results)
+    assert victim.cache_hits >= len(rule_data) - sum(r.status == "skipped"
+                                                     for r in report.results)
     victim2, calls2 = rule_victim(batch_size=4)
     report2 = word_substitution(TABLE, max_word_fraction=0.5).run(victim2, rule_data)
     assert max(calls2) <= 4
@@ -359,3 +363,47 @@ def test_bad_input_is_refused(rule_data, toy_nli_classifier):
         PGDConfig(epsilon=-1)
     with pytest.raises(ValueError, match="empty"):
         summarize([])
+
+
+def test_cache_scores_each_distinct_pair_once(rule_data):
+    cached, calls = rule_victim(batch_size=10_000)
+    plain, calls_plain = rule_victim(batch_size=10_000)
+    plain = Victim.from_function(plain.fn, plain.label_names, batch_size=10_000, cache=False)
+    a = word_substitution(TABLE, max_word_fraction=0.5).run(cached, rule_data)
+    b = word_substitution(TABLE, max_word_fraction=0.5).run(plain, rule_data)
+    assert [r.perturbed for r in a.results] == [r.perturbed for r in b.results]
+    assert [r.queries for r in a.results] == [r.queries for r in b.results]
+    assert plain.cache_hits == 0 and cached.cache_hits > 0
+    assert sum(calls) < sum(calls_plain) == plain.queries == cached.queries
+    pair = (rule_data[0].premise, rule_data[0].hypothesis)
+    n = sum(calls)
+    cached.logits([pair, pair])
+    assert sum(calls) == n  # already scored: no forward pass
+
+
+@pytest.mark.parametrize("search", ["greedy", "beam"])
+def test_query_budget_caps_queries_per_example(rule_data, search):
+    victim, _ = rule_victim(batch_size=10_000)
+    make = word_substitution if search == "greedy" else \
+        (lambda t, **k: code_switch({"xx": t}, **k))
+    free = make(TABLE, max_word_fraction=0.5).run(victim, rule_data)
+    spent = max(r.queries for r in free.results)
+    assert spent > 4
+    capped = make(TABLE, max_word_fraction=0.5, query_budget=3).run(victim, rule_data)
+    for r in capped.results:  # budget + the clean query + at most one final re-score
+        assert r.queries <= 3 + 2
+    assert capped.summary.succeeded <= free.summary.succeeded
+    with pytest.raises(ValueError, match="query_budget"):
+        make(TABLE, query_budget=0)
+
+
+def test_label_protection_keeps_negation_numbers_and_names():
+    from xtutor.attacks.constraints import Constraints
+    from xtutor.attacks.protect import label_protection
+
+    c = Constraints(1.0, **{k: v for k, v in label_protection("en").items()})
+    pair = (("In", "1990", "Maria", "did", "not", "go"), ("She", "never", "went", "."))
+    allowed = {pair[s][i] for s, i in c.allowed_positions(pair)}
+    assert allowed == {"In", "did", "go", "She", "went"}
+    my = Constraints(1.0, **label_protection("my"))
+    assert my.allowed_positions(((), ("သူ", "မဟုတ်ဘူး", "၁၂"))) == [(1, 0)]

@@ -17,7 +17,7 @@ Example:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -68,6 +68,13 @@ class Constraints:
         protected_words: words never edited (compared case-insensitively, punctuation
             stripped), e.g. negation words whose change would change the gold label.
         protected_positions: ``(side, index)`` positions never edited.
+        protected_substrings: words containing one of these never edited (negation particles
+            written inside a longer word, e.g. Myanmar ``မဟုတ်``).
+        protect_numbers: never edit a word with a digit in any script (``12``, ``۱۲``,
+            ``၁၂``): numbers decide many NLI labels.
+        protect_names: never edit a capitalised word that does not start a sentence (a
+            heuristic for named entities in cased scripts; caseless scripts such as Arabic,
+            Devanagari or Myanmar are not covered).
     """
 
     max_word_fraction: float = 0.2
@@ -76,6 +83,9 @@ class Constraints:
     sides: Side = "both"
     protected_words: frozenset[str] = field(default_factory=frozenset)
     protected_positions: frozenset[Position] = field(default_factory=frozenset)
+    protected_substrings: frozenset[str] = field(default_factory=frozenset)
+    protect_numbers: bool = False
+    protect_names: bool = False
 
     def __post_init__(self) -> None:
         if not 0.0 <= float(self.max_word_fraction) <= 1.0:
@@ -90,6 +100,11 @@ class Constraints:
             raise TypeError("protected_words must be a collection of words, not one string")
         object.__setattr__(self, "protected_words",
                            frozenset(w.lower() for w in self.protected_words))
+        if isinstance(self.protected_substrings, str):
+            raise TypeError("protected_substrings must be a collection of strings, not one "
+                            "string")
+        object.__setattr__(self, "protected_substrings",
+                           frozenset(w.lower() for w in self.protected_substrings if w))
         pos = frozenset(tuple(p) for p in self.protected_positions)
         bad = [p for p in pos if len(p) != 2 or p[0] not in (0, 1)]
         if bad:
@@ -119,7 +134,10 @@ class Constraints:
             for i, tok in enumerate(pair[s]):
                 c = core(tok)
                 if c and c.lower() not in self.protected_words and \
-                        (s, i) not in self.protected_positions:
+                        (s, i) not in self.protected_positions and \
+                        not any(x in c.lower() for x in self.protected_substrings) and \
+                        not (self.protect_numbers and is_number(c)) and \
+                        not (self.protect_names and is_name(pair[s], i)):
                     out.append((s, i))
         return out
 
@@ -145,6 +163,33 @@ class Constraints:
                 f"{self.max_char_edits} character edits" for p in changed
                 if not self.word_ok(core(original[p[0]][p[1]]), core(perturbed[p[0]][p[1]]))]
         return out
+
+
+def is_number(word: str) -> bool:
+    """Whether ``word`` contains a digit of any script.
+
+    Example:
+        >>> is_number("1990"), is_number("۱۲"), is_number("two")
+        (True, True, False)
+    """
+    return any(ch.isdigit() for ch in word)
+
+
+def is_name(tokens: Sequence[str], i: int) -> bool:
+    """Whether ``tokens[i]`` looks like a name: capitalised (a cased script) and not the first
+    word of a sentence.
+
+    Example:
+        >>> t = "The man met Maria in Paris . He".split()
+        >>> [w for i, w in enumerate(t) if is_name(t, i)]
+        ['Maria', 'Paris']
+    """
+    c = core(tokens[i])
+    if not c or not c[0].isupper() or c[0] == c[0].lower():
+        return False
+    if i == 0:
+        return False
+    return tokens[i - 1].rstrip()[-1:] not in ".!?\"'«“:"
 
 
 def changed_positions(original: TokenPair, perturbed: TokenPair) -> list[Position]:

@@ -113,17 +113,30 @@ class Attack:
 
 
 def _constraints(max_word_fraction: float, sides: Side, protected_words: Sequence[str],
-                 max_words: int | None, max_char_edits: int | None = None) -> Constraints:
+                 max_words: int | None, max_char_edits: int | None = None,
+                 protect_numbers: bool = False, protect_names: bool = False,
+                 protected_substrings: Sequence[str] = ()) -> Constraints:
     return Constraints(max_word_fraction=max_word_fraction, max_words=max_words,
                        max_char_edits=max_char_edits, sides=sides,
-                       protected_words=frozenset(protected_words))
+                       protected_words=frozenset(protected_words),
+                       protected_substrings=frozenset(protected_substrings),
+                       protect_numbers=protect_numbers, protect_names=protect_names)
 
 
 def char_noise(max_word_fraction: float = 0.2, sides: Side = "both",
                protected_words: Sequence[str] = (), max_words: int | None = None,
                max_char_edits: int = 1, max_candidates: int | None = 24, seed: int = 0,
-               goal: Goal | None = None) -> Attack:
+               goal: Goal | None = None, query_budget: int | None = None,
+               protect_numbers: bool = False, protect_names: bool = False,
+               protected_substrings: Sequence[str] = ()) -> Attack:
     """Typos (swap/drop/insert/keyboard neighbour), greedy by word importance.
+
+    ``query_budget``: victim queries per example (None: no cap); ``protect_numbers`` /
+    ``protect_names``: never edit numbers / capitalised words inside a sentence;
+    ``protected_substrings``: never edit words containing these
+    (:class:`~xtutor.attacks.constraints.Constraints`;
+    :func:`xtutor.attacks.protect.label_protection` gives them per language); the same in
+    every recipe.
 
     Example:
         >>> char_noise(max_word_fraction=0.1).constraints.max_char_edits
@@ -131,13 +144,18 @@ def char_noise(max_word_fraction: float = 0.2, sides: Side = "both",
     """
     return Attack("char_noise", CharNoise(max_candidates=max_candidates, seed=seed),
                   _constraints(max_word_fraction, sides, protected_words, max_words,
-                               max_char_edits), goal or Untargeted(), GreedyWordImportance())
+                               max_char_edits, protect_numbers, protect_names,
+                               protected_substrings),
+                  goal or Untargeted(), GreedyWordImportance(query_budget=query_budget))
 
 
 def word_substitution(table: Mapping[str, Sequence[str]], max_word_fraction: float = 0.2,
                       sides: Side = "both", protected_words: Sequence[str] = (),
                       max_words: int | None = None, max_candidates: int | None = 16,
-                      scoring: str = "delete", goal: Goal | None = None) -> Attack:
+                      scoring: str = "delete", goal: Goal | None = None,
+                      query_budget: int | None = None, protect_numbers: bool = False,
+                      protect_names: bool = False,
+               protected_substrings: Sequence[str] = ()) -> Attack:
     """Replace words by table neighbours, greedy by word importance (delete or mask scoring).
 
     Example:
@@ -145,8 +163,11 @@ def word_substitution(table: Mapping[str, Sequence[str]], max_word_fraction: flo
         'greedy_wir'
     """
     return Attack("word_substitution", WordSubstitution(table, max_candidates),
-                  _constraints(max_word_fraction, sides, protected_words, max_words),
-                  goal or Untargeted(), GreedyWordImportance(scoring))  # type: ignore[arg-type]
+                  _constraints(max_word_fraction, sides, protected_words, max_words,
+                               protect_numbers=protect_numbers, protect_names=protect_names,
+                               protected_substrings=protected_substrings),
+                  goal or Untargeted(),
+                  GreedyWordImportance(scoring, query_budget=query_budget))  # type: ignore[arg-type]
 
 
 def code_switch(dictionaries: Mapping[str, DictionaryLike], max_word_fraction: float = 0.3,
@@ -154,7 +175,9 @@ def code_switch(dictionaries: Mapping[str, DictionaryLike], max_word_fraction: f
                 max_words: int | None = None, per_language: int = 2,
                 max_candidates: int | None = 16, beam_width: int = 4,
                 max_candidates_per_round: int | None = 2000,
-                goal: Goal | None = None) -> Attack:
+                goal: Goal | None = None, query_budget: int | None = None,
+                protect_numbers: bool = False, protect_names: bool = False,
+               protected_substrings: Sequence[str] = ()) -> Attack:
     """PolyGloss-style code-switching: words replaced by translations, beam search.
 
     ``dictionaries`` maps target languages to dictionaries from the text's language.
@@ -164,8 +187,11 @@ def code_switch(dictionaries: Mapping[str, DictionaryLike], max_word_fraction: f
         2
     """
     return Attack("code_switch", CodeSwitch(dictionaries, per_language, max_candidates),
-                  _constraints(max_word_fraction, sides, protected_words, max_words),
-                  goal or Untargeted(), BeamSearch(beam_width, max_candidates_per_round))
+                  _constraints(max_word_fraction, sides, protected_words, max_words,
+                               protect_numbers=protect_numbers, protect_names=protect_names,
+                               protected_substrings=protected_substrings),
+                  goal or Untargeted(),
+                  BeamSearch(beam_width, max_candidates_per_round, query_budget=query_budget))
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,10 @@ counted per example.
   one flips the prediction or the budget is spent.
 
 Positions are never edited twice, and every candidate passes
-:class:`~xtutor.attacks.constraints.Constraints` before it is queried.
+:class:`~xtutor.attacks.constraints.Constraints` before it is queried. ``query_budget`` (as
+TextAttack's) caps the candidates one example may send to the victim: a round that would pass
+it sends only the first candidates that fit, and the example then stops (``failed`` unless one
+of them won).
 
 Example:
     >>> import numpy as np
@@ -121,6 +124,27 @@ class Search(Protocol):
         ...
 
 
+def _capped(batches: list[tuple[_Example, list[TokenPair]]], budget: int | None
+            ) -> list[tuple[_Example, list[TokenPair]]]:
+    """``batches`` with each example's candidates cut to what is left of its query budget;
+    examples with nothing left are marked done and dropped."""
+    if budget is None:
+        return batches
+    out = []
+    for e, cs in batches:
+        left = budget - e.queries
+        if left <= 0:
+            e.done = True
+            continue
+        out.append((e, cs[:left]))
+    return out
+
+
+def _check_budget(budget: int | None) -> None:
+    if budget is not None and (not isinstance(budget, int) or budget < 1):
+        raise ValueError(f"query_budget must be a positive int or None, got {budget!r}")
+
+
 def _query(victim: Victim, batches: list[tuple[_Example, list[TokenPair]]]
            ) -> list[np.ndarray]:
     """One victim call for all examples' candidates; logits split back per example."""
@@ -143,13 +167,17 @@ class GreedyWordImportance:
             word replaced by ``mask_token``).
         mask_token: the replacement for ``"mask"`` scoring (e.g. the tokenizer's unknown
             token).
+        query_budget: most victim queries per example, importance scoring included (None:
+            no cap).
     """
 
     scoring: Literal["delete", "mask"] = "delete"
     mask_token: str = "[UNK]"
+    query_budget: int | None = None
     name: str = "greedy_wir"
 
     def __post_init__(self) -> None:
+        _check_budget(self.query_budget)
         if self.scoring not in ("delete", "mask"):
             raise ValueError(f"scoring must be 'delete' or 'mask', got {self.scoring!r}")
 
@@ -164,12 +192,13 @@ class GreedyWordImportance:
         for e in todo:
             token = None if self.scoring == "delete" else self.mask_token
             batches.append((e, [e.original] + [_with(e.original, p, token) for p in e.allowed]))
+        batches = _capped(batches, self.query_budget)
         for (e, _), lg in zip(batches, _query(victim, batches), strict=True):
             sc = goal.score(lg, e.label)
             e.score = float(sc[0])
-            rank = np.argsort(-sc[1:], kind="stable")
+            rank = np.argsort(-sc[1:], kind="stable")  # words past the budget are not ranked
             e.order = [e.allowed[i] for i in rank]
-        active = todo
+        active = [e for e in todo if not e.done]
         while active:
             batches = []
             for e in active:
@@ -179,6 +208,7 @@ class GreedyWordImportance:
                 pos = e.order[e.step]
                 e.step += 1
                 batches.append((e, [_with(e.current, pos, c) for c in e.cands[pos]]))
+            batches = _capped(batches, self.query_budget)
             for (e, cs), lg in zip(batches, _query(victim, batches), strict=True):
                 sc = goal.score(lg, e.label)
                 won = goal.succeeded(lg, e.label)
@@ -214,13 +244,16 @@ class BeamSearch:
         beam_width: perturbations kept per round.
         max_candidates_per_round: cap on the candidates one example may send per round (the
             highest-scoring beam entries expand first); None: no cap.
+        query_budget: most victim queries per example over all rounds (None: no cap).
     """
 
     beam_width: int = 4
     max_candidates_per_round: int | None = None
+    query_budget: int | None = None
     name: str = "beam"
 
     def __post_init__(self) -> None:
+        _check_budget(self.query_budget)
         if self.beam_width < 1:
             raise ValueError(f"beam_width must be >= 1, got {self.beam_width}")
         if self.max_candidates_per_round is not None and self.max_candidates_per_round < 1:
@@ -261,6 +294,10 @@ class BeamSearch:
                     continue
                 batches.append((e, cs))
                 metas.append(meta)
+            capped = _capped(batches, self.query_budget)
+            kept = {id(e) for e, _ in capped}
+            metas = [m for (e, _), m in zip(batches, metas, strict=True) if id(e) in kept]
+            batches = capped
             for (e, cs), meta, lg in zip(batches, metas, _query(victim, batches), strict=True):
                 sc = goal.score(lg, e.label)
                 won = goal.succeeded(lg, e.label)

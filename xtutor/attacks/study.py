@@ -52,12 +52,18 @@ class AttackConfig:
 
     Attributes:
         attacks: names from :data:`ATTACKS`.
-        max_word_fraction, max_words, sides, protected_words: the constraints of the text
-            attacks (:class:`xtutor.attacks.Constraints`).
+        max_word_fraction, max_words, sides, protected_words, protected_substrings,
+            protect_numbers, protect_names: the constraints of the text attacks
+            (:class:`xtutor.attacks.Constraints`; :func:`xtutor.attacks.protect.label_protection`
+            gives label-preserving ones per language).
+        query_budget: victim queries per example and attack (TextAttack's ``query_budget``;
+            None: no cap). cache_queries: score each distinct candidate once per language
+            (:class:`~xtutor.attacks.victim.Victim`).
         max_candidates: replacement candidates per word; beam_width and
             max_candidates_per_round: the code-switching beam search.
         pgd_epsilon, pgd_steps: the embedding PGD attack (:class:`xtutor.attacks.PGDConfig`).
-        batch_size, max_length: victim batching.
+        batch_size, max_length, precision: victim batching and its forward passes' precision
+            (:mod:`xtutor.precision`).
         n_examples: adversarial examples kept per language and attack.
     """
 
@@ -66,6 +72,11 @@ class AttackConfig:
     max_words: int | None = None
     sides: Side = "both"
     protected_words: tuple[str, ...] = ()
+    protected_substrings: tuple[str, ...] = ()
+    protect_numbers: bool = False
+    protect_names: bool = False
+    query_budget: int | None = None
+    cache_queries: bool = True
     max_candidates: int = 16
     beam_width: int = 4
     max_candidates_per_round: int = 2000
@@ -73,11 +84,15 @@ class AttackConfig:
     pgd_steps: int = 10
     batch_size: int = 256
     max_length: int = 128
+    precision: str = "fp32"
     n_examples: int = 3
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "attacks", tuple(self.attacks))
         object.__setattr__(self, "protected_words", tuple(self.protected_words))
+        object.__setattr__(self, "protected_substrings", tuple(self.protected_substrings))
+        if self.query_budget is not None and self.query_budget < 1:
+            raise ValueError(f"query_budget must be >= 1 or None, got {self.query_budget}")
         bad = [a for a in self.attacks if a not in ATTACKS]
         if bad or not self.attacks:
             raise ValueError(f"unknown attack(s) {bad}; choose from {ATTACKS}")
@@ -152,7 +167,10 @@ def adversarial_study(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase
     if missing:
         raise ValueError("missing attack resources: " + "; ".join(missing))
     common = {"max_word_fraction": cfg.max_word_fraction, "sides": cfg.sides,
-              "protected_words": cfg.protected_words, "max_words": cfg.max_words}
+              "protected_words": cfg.protected_words, "max_words": cfg.max_words,
+              "protected_substrings": cfg.protected_substrings,
+              "protect_numbers": cfg.protect_numbers, "protect_names": cfg.protect_names,
+              "query_budget": cfg.query_budget}
     records: list[Record] = []
     examples: list[dict[str, Any]] = []
     reports: dict[tuple[str, str], AttackReport] = {}
@@ -160,7 +178,8 @@ def adversarial_study(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase
         if len(data) == 0:
             raise ValueError(f"datasets[{lang!r}] is empty")
         victim = Victim.from_model(model, tokenizer, data.label_names,
-                                   batch_size=cfg.batch_size, max_length=cfg.max_length)
+                                   batch_size=cfg.batch_size, max_length=cfg.max_length,
+                                   precision=cfg.precision, cache=cfg.cache_queries)
         for name in cfg.attacks:
             if name == "embedding_pgd":
                 report = embedding_pgd(model, tokenizer, data, PGDConfig(
