@@ -182,6 +182,38 @@ def test_xnli_grid_smoke(tmp_path: Path) -> None:
     assert not (tmp_path / "encoders").exists()
 
 
+def test_xnli_grid_real_ledger_settings_smoke(tmp_path: Path) -> None:
+    """The settings of configs/grid_xnli_e5.yaml on the smoke profile: fewer seeds for the
+    aligned row, bf16 with frozen word embeddings, a query budget, label protection, attacks
+    on the hypothesis of chosen languages, retrieval after fine-tuning."""
+    root = shared_or_skip("xnli").parent
+    shared_or_skip("muse")
+    s = {"setup": "xnli", "profile": "smoke", "seeds": [0, 1], "alignment_seeds": [0],
+         "alignments": ["none", "sentence"], "finetunes": ["plain"], "controls": [],
+         "languages": ["en", "sw", "es"], "attack_languages": ["es"],
+         "codeswitch_languages": ["es"], "attack_targets": ["fr"],
+         "attacks": ["word_substitution", "code_switch"], "data_dir": str(root),
+         "save_encoders": False, "precision": "bf16", "finetune_precision": "bf16",
+         "freeze_embeddings": True, "query_budget": 5, "attack_sides": "hypothesis",
+         "protect_labels": True, "retrieval_after": True}
+    res = run_grid(s, tmp_path, show_progress=False)
+    df = res.frame()
+    assert sorted(set(zip(df.seed, df.method, strict=True))) == [
+        (0, "none/none"), (0, "none/plain"), (0, "sentence/none"), (0, "sentence/plain"),
+        (1, "none/none"), (1, "none/plain")]
+    retr = df[df.metric == "retrieval_acc_cosine"]
+    assert set(retr.method) == {"none/none", "none/plain", "sentence/none", "sentence/plain"}
+    att = df[df.attack != "none"]
+    assert set(att.eval_lang) == {"es"} and set(att.attack) == {"word_substitution",
+                                                                 "code_switch"}
+    q = att[att.metric == "queries_per_example"].value
+    assert (q <= 5 + 2).all()  # budget + clean query + final re-score
+    with pytest.raises(ValueError, match="setup 'xnli' only"):
+        GridSettings.from_settings({"precision": "bf16"})
+    with pytest.raises(ValueError, match="alignment_seeds"):
+        GridSettings.from_settings({"seeds": [0], "alignment_seeds": [3]})
+
+
 def test_config_files_load_and_the_ci_grid_is_the_full_grid_made_small() -> None:
     from dataclasses import replace
 

@@ -72,9 +72,10 @@ def evaluate_pairs(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
 def evaluate_matrix(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
                     tests: Mapping[tuple[str, str], PairDataset], *, experiment: str,
                     model_name: str, method: str, train_lang: str, seed: int,
-                    max_length: int = 128) -> list[Record]:
+                    max_length: int = 128, precision: str = "fp32") -> list[Record]:
     """Accuracy on each ``(premise_lang, hypothesis_lang) -> dataset`` as unstamped records
-    (``eval_lang`` is the language, or ``a-b`` for a mixed pair: the generalized matrix).
+    (``eval_lang`` is the language, or ``a-b`` for a mixed pair: the generalized matrix);
+    ``precision`` of the forward passes as in :mod:`xtutor.precision`.
 
     Example:
         >>> from xtutor.data.types import PairExample
@@ -92,8 +93,8 @@ def evaluate_matrix(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
     """
     out = []
     for (a, b), data in tests.items():
-        acc = accuracy(predict_pairs(model, tokenizer, data, max_length=max_length),
-                       data.labels)
+        acc = accuracy(predict_pairs(model, tokenizer, data, max_length=max_length,
+                                     precision=precision), data.labels)
         out.append(Record(experiment=experiment, model=model_name, method=method,
                           task=data.task, train_lang=train_lang,
                           eval_lang=a if a == b else f"{a}-{b}", premise_lang=a,

@@ -84,6 +84,8 @@ class Kind:
         run_cell: ``(settings, cell, RunContext) -> records`` (unstamped).
         axes: settings fields that only choose cells (left out of the cell hash).
         volatile: settings fields that change no number (also left out).
+        added: settings fields added after ledgers were written; hashed only when they differ
+            from their default, so the hashes of existing ledgers stay valid.
         summarize: ``(settings, records, out) -> summary text``; may write extra files.
     """
 
@@ -93,6 +95,7 @@ class Kind:
     run_cell: Callable[[Any, Any, RunContext], list[Record]]
     axes: tuple[str, ...] = ()
     volatile: tuple[str, ...] = ()
+    added: tuple[str, ...] = ()
     summarize: Callable[[Any, list[Record], Path], str] | None = None
 
 
@@ -118,8 +121,12 @@ def _kinds() -> dict[str, Kind]:
 def grid_kind(grid: Any) -> Kind:
     """The grid's :class:`Kind` (its axes are the seeds, alignments, fine-tunings, controls)."""
     return Kind("grid", grid.GridSettings, grid.grid_cells, grid.run_cell,
-                axes=("seeds", "alignments", "finetunes", "controls"),
-                volatile=("save_encoders",), summarize=grid.summarize)
+                axes=("seeds", "alignments", "finetunes", "controls", "alignment_seeds"),
+                volatile=("save_encoders",),
+                added=("precision", "finetune_precision", "freeze_embeddings", "query_budget",
+                       "protect_labels", "retrieval_after", "attack_sides",
+                       "attack_languages"),
+                summarize=grid.summarize)
 
 
 def kinds() -> dict[str, Kind]:
@@ -195,6 +202,10 @@ def cell_hash(kind: Kind, settings: Any) -> str:
     d = settings_dict(settings)
     for k in (*kind.axes, *kind.volatile):
         d.pop(k, None)
+    defaults = settings_dict(kind.settings()) if kind.added else {}
+    for k in kind.added:
+        if k in d and d[k] == defaults.get(k):
+            d.pop(k)
     return config_hash({"experiment": kind.name, **d})[:10]
 
 

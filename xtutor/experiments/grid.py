@@ -92,6 +92,9 @@ XNLI_GRID_PROFILES: dict[str, XnliSizes] = {
                        max_length=96),
     "full": XnliSizes(train=2490, test=5010, attack=200, pairs=8000, align_steps=1000,
                       epochs=3, max_length=128),
+    # the committed real ledger (data/ledgers/grid_xnli_e5): sized for about 4 h on 2 cores
+    "ledger": XnliSizes(train=2490, test=500, test_mixed=200, attack=100, pairs=4000,
+                        align_steps=300, epochs=2, max_length=96, retrieval=500),
 }
 
 
@@ -129,6 +132,18 @@ class GridSettings:
             (:class:`xtutor.regularizers.RegularizerSettings`).
         model, profile, languages, codeswitch_languages, attack_targets, data_dir: xnli only.
         save_encoders: keep aligned encoders in ``out/encoders`` for resuming.
+        alignment_seeds: seeds of the cells whose alignment is not ``none`` (``None``: every
+            seed), e.g. five seeds for the unaligned row and three for the rest.
+        precision: of evaluation, attack and retrieval forward passes; finetune_precision and
+            freeze_embeddings: fine-tuning speed settings (xnli only; see
+            :class:`xtutor.training.FinetuneConfig` and :mod:`xtutor.precision`).
+        query_budget: victim queries per attacked example and attack (None: no cap).
+        attack_sides: which side of a pair the text attacks may edit (``both``, ``premise``,
+            ``hypothesis``). attack_languages: languages attacked (xnli; None: all).
+        protect_labels: attacks leave negation words, numbers and names alone (xnli only;
+            :func:`xtutor.attacks.protect.label_protection`).
+        retrieval_after: also measure retrieval with each fine-tuned encoder (xnli only): does
+            English fine-tuning erode alignment?
     """
 
     setup: str = "toy"
@@ -162,6 +177,15 @@ class GridSettings:
     attack_targets: tuple[str, ...] = ("es", "de", "fr")
     data_dir: str | None = None
     save_encoders: bool = True
+    alignment_seeds: tuple[int, ...] | None = None
+    precision: str = "fp32"
+    finetune_precision: str = "fp32"
+    freeze_embeddings: bool = False
+    query_budget: int | None = None
+    protect_labels: bool = False
+    retrieval_after: bool = False
+    attack_sides: str = "both"
+    attack_languages: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.robust, Mapping):  # a plain mapping in Python code
@@ -177,6 +201,43 @@ class GridSettings:
             _check_axis(name, getattr(self, name), allowed, empty)
         if any(s < 0 for s in self.seeds):
             raise ValueError(f"grid setting 'seeds' must be >= 0, got {list(self.seeds)}")
+        if self.alignment_seeds is not None:
+            object.__setattr__(self, "alignment_seeds", tuple(self.alignment_seeds))
+            extra = [x for x in self.alignment_seeds if x not in self.seeds]
+            if extra:
+                raise ValueError(f"grid setting 'alignment_seeds' must be a subset of 'seeds' "
+                                 f"{list(self.seeds)}, got {extra}")
+        from xtutor.precision import PRECISIONS
+
+        for name in ("precision", "finetune_precision"):
+            if getattr(self, name) not in PRECISIONS:
+                raise ValueError(f"grid setting {name!r} must be one of {list(PRECISIONS)}, "
+                                 f"got {getattr(self, name)!r}")
+        from xtutor.attacks.constraints import SIDES
+
+        if self.attack_sides not in SIDES:
+            raise ValueError(f"grid setting 'attack_sides' must be one of {list(SIDES)}, got "
+                             f"{self.attack_sides!r}")
+        if self.attack_languages is not None:
+            object.__setattr__(self, "attack_languages", tuple(self.attack_languages))
+            bad = [x for x in self.attack_languages if x not in self.languages]
+            if bad:
+                raise ValueError(f"grid setting 'attack_languages': {bad} are not among "
+                                 f"'languages' {list(self.languages)}")
+        if self.query_budget is not None and int(self.query_budget) < 1:
+            raise ValueError(f"grid setting 'query_budget' must be >= 1 or null, got "
+                             f"{self.query_budget}")
+        if self.setup == "toy":
+            changed = [n for n, default in (("precision", "fp32"),
+                                            ("finetune_precision", "fp32"),
+                                            ("freeze_embeddings", False),
+                                            ("protect_labels", False),
+                                            ("retrieval_after", False),
+                                            ("attack_languages", None))
+                       if getattr(self, n) != default]
+            if changed:
+                raise ValueError(f"grid settings {changed} apply to setup 'xnli' only; leave "
+                                 f"them out for the toy family")
         if self.setup == "xnli":
             if "image-pivot" in self.alignments:
                 raise ValueError("grid setup 'xnli': 'image-pivot' needs captioned images, which "
@@ -242,6 +303,9 @@ def grid_cells(settings: GridSettings) -> list[Cell]:
     out = []
     for seed in settings.seeds:
         for a in settings.alignments:
+            if a != "none" and settings.alignment_seeds is not None and \
+                    seed not in settings.alignment_seeds:
+                continue
             out.append(Cell(seed, a, "none"))
             out += [Cell(seed, a, f) for f in settings.finetunes]
         if "random-init" in settings.controls:
@@ -259,7 +323,11 @@ def grid_setup(s: GridSettings, seed: int, cache_dir: str | Path | None = None) 
         return XnliSetup(seed, model=s.model, sizes=XNLI_GRID_PROFILES[s.profile],
                          languages=s.languages, codeswitch_languages=s.codeswitch_languages,
                          attack_targets=s.attack_targets,
-                         lr=s.lr if s.lr is not None else 1e-4, data_dir=s.data_dir)
+                         lr=s.lr if s.lr is not None else 1e-4, data_dir=s.data_dir,
+                         freeze_embeddings=s.freeze_embeddings,
+                         train_precision=s.finetune_precision, precision=s.precision,
+                         protect_labels=s.protect_labels,
+                         attack_languages=s.attack_languages)
     from xtutor.lab import LabConfig
 
     lab = LabConfig.preset(s.preset, seed=seed)
@@ -324,13 +392,18 @@ def run_cell(s: GridSettings, cell: Cell, ctx: Any) -> list[Record]:
         attack = AttackConfig(attacks=s.attacks, max_word_fraction=s.max_word_fraction,
                               max_candidates=s.max_candidates, beam_width=s.beam_width,
                               pgd_steps=s.pgd_steps, pgd_epsilon=s.pgd_epsilon,
-                              max_length=setup.max_length, n_examples=0)
+                              max_length=setup.max_length, n_examples=0,
+                              query_budget=s.query_budget, precision=setup.precision,
+                              sides=s.attack_sides)
     n_attack = s.n_attack if s.setup == "toy" else XNLI_GRID_PROFILES[s.profile].attack
     method = "plain" if cell.finetune == "shuffled-labels" else cell.finetune
     res = run_unit(setup, method, encoder=model, regularizers=s.robust,
                    shuffle_labels=cell.finetune == "shuffled-labels", attack=attack,
                    n_attack=n_attack, experiment=KIND, method=cell.method)
-    return res.records
+    records = res.records
+    if s.retrieval_after and not cell.is_control:  # alignment after English fine-tuning
+        records += setup.alignment_records(res.classifier, tok, cell.method, KIND)
+    return records
 
 
 def summarize(s: GridSettings, records: list[Record], out: Path) -> str:

@@ -55,6 +55,7 @@ class Setup(Protocol):
     model_name: str
     max_length: int
     finetune_config: FinetuneConfig
+    precision: str  # of evaluation, attack and retrieval forward passes (xtutor.precision)
 
     def encoder(self) -> Encoder: ...
     def random_init(self) -> Encoder: ...
@@ -68,6 +69,7 @@ class Setup(Protocol):
                          sets: Mapping[str, PairDataset]) -> tuple[dict, dict]: ...
     def dictionaries(self) -> dict[str, Any]: ...
     def parallel(self, n: int) -> list[Any]: ...
+    def attack_protection(self, lang: str) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -150,6 +152,7 @@ class ToySetup:
         self.model_name = model_name
         self.finetune_config = lab.finetune
         self.max_length = lab.finetune.max_length
+        self.precision = "fp32"
         self.cache_dir = cache_dir
         self.preset = preset
         self.alignment = alignment or AlignmentSettings()
@@ -263,6 +266,11 @@ class ToySetup:
         return [p for i, lang in enumerate(others)
                 for p in self.world.parallel(self.src, lang, per_lang,
                                              seed=self.streams.parallel + i)]
+
+    def attack_protection(self, lang: str) -> dict[str, Any]:
+        """Extra attack constraints for ``lang``: none for the toy family (its attacks take
+        their protected words from :class:`~xtutor.attacks.study.AttackConfig`)."""
+        return {}
 
 
 # the real-text setup lives in its own module (re-exported here)

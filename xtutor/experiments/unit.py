@@ -86,7 +86,8 @@ def run_unit(setup: Setup, finetune: str, *, alignment: str = "none",
         evaluate: evaluate the setup's premise x hypothesis test matrix.
         attack, n_attack, attack_stream: attack ``n_attack`` pairs per language drawn from
             the setup's stream ``attack_stream`` with each attack of ``attack``
-            (code-switching only in languages that have a dictionary); ``None``: no attacks.
+            (code-switching only in languages that have a dictionary; the setup's
+            :meth:`attack_protection` adds per-language constraints); ``None``: no attacks.
         experiment, method: the records' ``experiment`` and ``method`` (default
             ``finetune``).
         show_progress: a progress bar while fine-tuning.
@@ -116,7 +117,8 @@ def run_unit(setup: Setup, finetune: str, *, alignment: str = "none",
         records += evaluate_matrix(clf, tok, setup.tests(task), experiment=experiment,
                                    model_name=setup.model_name, method=label,
                                    train_lang=setup.src, seed=setup.seed,
-                                   max_length=setup.max_length)
+                                   max_length=setup.max_length,
+                                   precision=setup.precision)
     records += [Record(**common, eval_lang=setup.src, metric="train_seconds", value=seconds,
                        n=len(losses)),
                 Record(**common, eval_lang=setup.src, metric="train_cpu_seconds", value=cpu,
@@ -129,8 +131,9 @@ def run_unit(setup: Setup, finetune: str, *, alignment: str = "none",
             names = tuple(a for a in attack.attacks if a != "code_switch" or dicts.get(lang))
             if not names:
                 continue
+            cfg = replace(attack, attacks=names, **setup.attack_protection(lang))
             st = adversarial_study(clf, tok, {lang: data}, neighbour_tables=tables_,
-                                   dictionaries=dicts, config=replace(attack, attacks=names),
+                                   dictionaries=dicts, config=cfg,
                                    model_name=setup.model_name, train_lang=setup.src,
                                    method=label, experiment=experiment, seed=setup.seed)
             records += st.records

@@ -25,9 +25,10 @@ from xtutor.training import FinetuneConfig
 
 @dataclass(frozen=True)
 class XnliSizes:
-    """Sizes of the XNLI setup: English dev pairs to train on, test pairs per language pair,
-    attacked pairs per language, parallel pairs for alignment, alignment steps, epochs, batch
-    size and max length."""
+    """Sizes of the XNLI setup: English dev pairs to train on, test pairs per same-language
+    pair (``test``) and per mixed pair (``test_mixed``, default ``test``), attacked pairs per
+    language, parallel pairs for alignment, alignment steps, epochs, batch size, max length,
+    and test premises per language for retrieval (``retrieval``, default ``test``)."""
 
     train: int = 600
     test: int = 200
@@ -37,6 +38,18 @@ class XnliSizes:
     epochs: float = 3
     batch_size: int = 16
     max_length: int = 96
+    test_mixed: int | None = None
+    retrieval: int | None = None
+
+    @property
+    def n_test_mixed(self) -> int:
+        """Test items per mixed-language pair (``test_mixed``, default ``test``)."""
+        return self.test if self.test_mixed is None else self.test_mixed
+
+    @property
+    def n_retrieval(self) -> int:
+        """Test premises per language for retrieval (``retrieval``, default ``test``)."""
+        return self.test if self.retrieval is None else self.retrieval
 
 
 @dataclass(frozen=True)
@@ -107,6 +120,12 @@ class XnliSetup:
         lr: fine-tuning learning rate. data_dir: the shared data folder (``None``:
             ``$XTUTOR_DATA_DIR`` or ``../shared/data``).
         align_lr: learning rate of contrastive alignment.
+        freeze_embeddings, train_precision: fine-tuning speed settings
+            (:class:`xtutor.training.FinetuneConfig`).
+        precision: of evaluation, attack and retrieval forward passes (:mod:`xtutor.precision`).
+        protect_labels: attacks leave negation words, numbers and names alone
+            (:func:`xtutor.attacks.protect.label_protection`).
+        attack_languages: languages whose pairs are attacked (``None``: all ``languages``).
     """
 
     def __init__(self, seed: int, *, model: str = "e5-small-offline",
@@ -114,7 +133,10 @@ class XnliSetup:
                  languages: Sequence[str] = ("en", "es", "sw", "ur", "my"),
                  codeswitch_languages: Sequence[str] = ("es", "de", "fr", "ru", "hi", "ar"),
                  attack_targets: Sequence[str] = ("es", "de", "fr"), lr: float = 1e-4,
-                 data_dir: str | Path | None = None, align_lr: float = 2e-5) -> None:
+                 data_dir: str | Path | None = None, align_lr: float = 2e-5,
+                 freeze_embeddings: bool = False, train_precision: str = "fp32",
+                 precision: str = "fp32", protect_labels: bool = False,
+                 attack_languages: Sequence[str] | None = None) -> None:
         from xtutor.data.paths import require_shared_data
 
         if "en" not in languages:
@@ -133,7 +155,16 @@ class XnliSetup:
         self.align_lr = align_lr
         self.finetune_config = FinetuneConfig(
             epochs=float(self.sizes.epochs), batch_size=self.sizes.batch_size, lr=lr,
-            max_length=self.max_length, warmup_ratio=0.1, seed=seed)
+            max_length=self.max_length, warmup_ratio=0.1, seed=seed,
+            freeze_embeddings=freeze_embeddings, precision=train_precision)
+        self.precision = precision
+        self.protect_labels = protect_labels
+        self.attack_languages = tuple(attack_languages) if attack_languages is not None \
+            else self.languages
+        bad = [x for x in self.attack_languages if x not in self.languages]
+        if bad:
+            raise ValueError(f"xnli setup: attack_languages {bad} are not among languages "
+                             f"{list(self.languages)}")
         self._encoder: Encoder | None = None
         self._tables: dict[str, Any] | None = None
         self._test_sentences: frozenset[str] | None = None
@@ -239,22 +270,25 @@ class XnliSetup:
 
     def alignment_records(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
                           method: str, experiment: str) -> list[Record]:
-        """Premise retrieval English <-> each language on ``sizes.test`` test items (mean of
-        both directions)."""
+        """Premise retrieval English <-> each language on ``sizes.n_retrieval`` test items
+        (mean of both directions). ``model`` may be a fine-tuned classifier: its encoder is
+        measured (retrieval after fine-tuning)."""
         from xtutor.alignment import retrieval_both_directions
         from xtutor.encode import encode
         from xtutor.experiments.encoders import text_prefix
 
         pre = text_prefix(self.model_name)
-        en = self._xnli("en", "test").subset(self.sizes.test, seed=self.streams.retrieval)
+        model = getattr(model, "base_model", model)  # a classifier's encoder
+        en = self._xnli("en", "test").subset(self.sizes.n_retrieval,
+                                             seed=self.streams.retrieval)
         ids = [ex.id for ex in en]
         out = []
         a = encode(model, tokenizer, [ex.premise for ex in en], prefix=pre,
-                   max_length=self.max_length)
+                   max_length=self.max_length, precision=self.precision)
         for lang in [x for x in self.languages if x != "en"]:
             other = {ex.id: ex for ex in self._xnli(lang, "test")}
             b = encode(model, tokenizer, [other[i].premise for i in ids], prefix=pre,
-                       max_length=self.max_length)
+                       max_length=self.max_length, precision=self.precision)
             fwd, bwd = retrieval_both_directions(a, b)
             out.append(Record(experiment=experiment, model=self.model_name, method=method,
                               task="retrieval", train_lang="en", eval_lang=lang,
@@ -270,8 +304,9 @@ class XnliSetup:
         return self._xnli("en", "dev").subset(self.sizes.train, seed=self.streams.train)
 
     def tests(self, task: str = "nli") -> dict[tuple[str, str], PairDataset]:
-        """``sizes.test`` test items for every premise x hypothesis language pair (the same
-        items in every pair: XNLI is parallel)."""
+        """``sizes.test`` test items for every same-language pair and ``sizes.n_test_mixed``
+        for every mixed premise x hypothesis pair (drawn with the same seeded stream, so the
+        mixed items are the same in every pair: XNLI is parallel)."""
         from xtutor.data.xnli import load_xnli_pairs
 
         if task != "nli":
@@ -281,13 +316,15 @@ class XnliSetup:
             for b in self.languages:
                 data = self._xnli(a, "test") if a == b else \
                     load_xnli_pairs(a, b, "test", self.root / "xnli")
-                out[(a, b)] = data.subset(self.sizes.test, seed=self.streams.test)
+                n = self.sizes.test if a == b else self.sizes.n_test_mixed
+                out[(a, b)] = data.subset(n, seed=self.streams.test)
         return out
 
     def attack_sets(self, n: int, stream: str = "attack") -> dict[str, PairDataset]:
-        """``n`` test pairs per language from the named stream."""
+        """``n`` test pairs per attacked language from the named stream."""
         seed = getattr(self.streams, stream)
-        return {lang: self._xnli(lang, "test").subset(n, seed=seed) for lang in self.languages}
+        return {lang: self._xnli(lang, "test").subset(n, seed=seed)
+                for lang in self.attack_languages}
 
     def attack_resources(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
                          sets: Mapping[str, PairDataset]) -> tuple[dict, dict]:
@@ -306,6 +343,13 @@ class XnliSetup:
             self._tables = {lang: load_muse("en", lang, self.root / "muse")
                             for lang in self.codeswitch_languages}
         return self._tables
+
+    def attack_protection(self, lang: str) -> dict[str, Any]:
+        """Label-preserving constraints for attacks on ``lang`` when ``protect_labels``
+        (:func:`xtutor.attacks.protect.label_protection`), else none."""
+        from xtutor.attacks.protect import label_protection
+
+        return label_protection(lang) if self.protect_labels else {}
 
     def parallel(self, n: int) -> list[Any]:
         """``n`` dev translation pairs (English, other) for the contrastive loss (stream
