@@ -27,7 +27,8 @@ def test_fetch_real_data_writes_the_loaders_layout(tmp_path, monkeypatch) -> Non
     src = _serve(tmp_path)
     monkeypatch.setattr(fetch, "TATOEBA_BASE", (src / "tat").as_uri())
     monkeypatch.setattr(fetch, "UD_BASE", (src / "ud").as_uri())
-    root = fetch.fetch_real_data(tmp_path / "data", tatoeba=["deu"], pud=["en", "de"])
+    root = fetch.fetch_real_data(tmp_path / "data", tatoeba=["deu"], pud=["en", "de"],
+                                 verify=False)  # made-up files under real names
     pc = load_tatoeba("deu", root / "tatoeba" / "v1")
     assert list(pc.src) == ["Hallo", "Ja"] and list(pc.tgt) == ["Hello", "Yes"]
     assert load_pud("de", root / "ud_pud")[0].tokens == ("Hi",)
