@@ -26,6 +26,7 @@ from xtutor.data.corpora import (  # noqa: E402
 from xtutor.data.gluex import GLUEX_TASKS, load_gluex  # noqa: E402
 from xtutor.data.hub import HubUnavailableError, load_hub_dataset  # noqa: E402
 from xtutor.data.muse import load_muse  # noqa: E402
+from xtutor.data.pairfile import load_pair_file  # noqa: E402
 from xtutor.data.paths import require_shared_data, shared_data_dir  # noqa: E402
 from xtutor.data.pawsx import PAWSX_LANGUAGES, load_pawsx  # noqa: E402
 from xtutor.data.tatoeba import load_tatoeba, tatoeba_languages  # noqa: E402
@@ -45,6 +46,7 @@ __all__ += [
     "load_gluex",
     "load_hub_dataset",
     "load_muse",
+    "load_pair_file",
     "load_pawsx",
     "load_pud",
     "load_pud_parallel",
