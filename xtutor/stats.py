@@ -156,21 +156,32 @@ def _paired_t_pvalue(d: np.ndarray) -> float:
     return float(_st.ttest_1samp(d, 0.0).pvalue)
 
 
+#: Below this many independent units ``interval="auto"`` uses the Student-t interval; from it
+#: on, the BCa bootstrap (with few units a bootstrap interval is too narrow: with 3 seeds the
+#: percentile interval is the [min, max] of the three differences).
+AUTO_BOOTSTRAP_MIN_UNITS = 10
+
+
 def paired_difference(df: pd.DataFrame, column: str, treatment: str, control: str,
                       on: Sequence[str] = ("seed",), value: str = "value",
                       confidence: float = 0.95, interval: str = "t",
                       n_resamples: int = 10_000, seed: int = 0, *,
                       cluster: str | None = "seed",
-                      bootstrap_method: str = "percentile") -> PairedComparison:
+                      bootstrap_method: str = "percentile",
+                      bounds: tuple[float, float] | None = None,
+                      pool: str = "units") -> PairedComparison:
     """Compare ``treatment`` and ``control`` (two values of ``column``) unit by unit.
 
     Rows are matched on the columns ``on`` (e.g. ``("seed",)`` or ``("seed", "eval_lang")``);
     several rows per unit are averaged first. Units present for only one side are an error:
     a silent drop would bias the comparison.
 
-    ``interval`` is ``"t"`` (Student-t interval of the mean difference over the units) or
+    ``interval`` is ``"t"`` (Student-t interval of the mean difference over the units),
     ``"bootstrap"`` (seeded ``scipy.stats.bootstrap`` interval, ``bootstrap_method``
-    ``"percentile"`` or ``"bca"``, see :func:`bootstrap_ci`). The bootstrap resamples whole
+    ``"percentile"`` or ``"bca"``, see :func:`bootstrap_ci`) or ``"auto"`` (the t interval over
+    the independent units below :data:`AUTO_BOOTSTRAP_MIN_UNITS` of them, the BCa bootstrap
+    from there on). ``bounds``: the range a difference can take (e.g. ``(-1, 1)`` for a
+    difference of accuracies); the interval is clamped to it. The bootstrap resamples whole
     **clusters**: the units sharing a value of the ``cluster`` column (by default ``"seed"``
     when it is among ``on``; otherwise, or with ``cluster=None``, each unit is its own
     cluster). The languages of one seed share a model, so they are not independent: the
@@ -179,9 +190,12 @@ def paired_difference(df: pd.DataFrame, column: str, treatment: str, control: st
     has as many units) and ``n`` the number of clusters. (Before, the bootstrap resampled
     units, which understates the uncertainty when units share a seed.)
 
-    The p-value is the paired t-test over the units either way (:class:`PairedComparison`
-    says what it is when the differences have no variance); ``n_units`` and ``wins`` count
-    units.
+    ``pool`` says what the t interval and the paired t-test run over: ``"units"`` (every
+    paired unit, the chapters' current default: it treats the languages of one seed as
+    independent, which overstates the evidence) or ``"clusters"`` (the cluster means, e.g.
+    one difference per seed: seeds are the units; :mod:`xtutor.experiments.answer` uses it).
+    :class:`PairedComparison` says what the p-value is when the differences have no variance;
+    ``n_units`` and ``wins`` count units.
 
     Example:
         >>> df = pd.DataFrame({"method": ["a", "b"] * 3, "seed": [0, 0, 1, 1, 2, 2],
@@ -201,8 +215,12 @@ def paired_difference(df: pd.DataFrame, column: str, treatment: str, control: st
         >>> c.n, c.n_units, (round(c.ci_low, 3), round(c.ci_high, 3))
         (3, 6, (0.2, 0.3))
     """
-    if interval not in ("t", "bootstrap"):
-        raise ValueError(f"interval must be 't' or 'bootstrap', got {interval!r}")
+    if pool not in ("units", "clusters"):
+        raise ValueError(f"pool must be 'units' or 'clusters', got {pool!r}")
+    if interval not in ("t", "bootstrap", "auto"):
+        raise ValueError(f"interval must be 't', 'bootstrap' or 'auto', got {interval!r}")
+    if bounds is not None and not bounds[0] < bounds[1]:
+        raise ValueError(f"bounds must be (low, high) with low < high, got {bounds}")
     on = list(on)
     missing = [c for c in [column, value, *on] if c not in df.columns]
     if missing:
@@ -224,17 +242,24 @@ def paired_difference(df: pd.DataFrame, column: str, treatment: str, control: st
                          f"same units ({on}); unmatched: {only}")
     diff = t - c.loc[t.index]
     d = diff.to_numpy()
-    p = _paired_t_pvalue(d)
     wins = int((d > 0).sum())
-    if interval == "t":
-        m, lo, hi = mean_ci(d, confidence)
-        return PairedComparison(m, lo, hi, p, int(d.size), wins, int(d.size))
     labels = None
-    if cluster is not None and cluster in on:
+    if cluster is not None and cluster in on and len(on) > 1:
         labels = diff.index.get_level_values(cluster).to_numpy()
-    m, lo, hi = bootstrap_ci(d, n_resamples, confidence, seed, method=bootstrap_method,
-                             clusters=labels)
-    n = int(d.size) if labels is None else len(pd.unique(labels))
+    means = d if labels is None else pd.Series(d).groupby(labels, sort=True).mean().to_numpy()
+    units = means if pool == "clusters" else d
+    p = _paired_t_pvalue(units)
+    if interval == "auto":
+        interval, bootstrap_method = ("t", bootstrap_method) \
+            if means.size < AUTO_BOOTSTRAP_MIN_UNITS else ("bootstrap", "bca")
+    if interval == "t":
+        m, lo, hi = mean_ci(units, confidence)
+        n = int(units.size)
+    else:  # the bootstrap always resamples whole clusters
+        m, lo, hi = bootstrap_ci(means, n_resamples, confidence, seed, method=bootstrap_method)
+        n = int(means.size)
+    if bounds is not None and not math.isnan(lo):
+        lo, hi = max(lo, bounds[0]), min(hi, bounds[1])
     return PairedComparison(m, lo, hi, p, n, wins, int(d.size))
 
 
@@ -283,6 +308,25 @@ def bootstrap_ci(values: Sequence[float] | np.ndarray, n_resamples: int = 10_000
                         random_state=np.random.default_rng(seed))
     ci = res.confidence_interval
     return m, float(ci.low), float(ci.high)
+
+
+def detectable_effect(sd: float, n: int, alpha: float = 0.05, power: float = 0.8) -> float:
+    """The smallest mean paired difference a two-sided paired t-test over ``n`` units detects
+    with probability ``power`` at level ``alpha``, when the differences have standard
+    deviation ``sd``: ``(t_{1-alpha/2, n-1} + t_{power, n-1}) * sd / sqrt(n)`` (the usual
+    approximation to the noncentral t). What a "no significant effect" can rule out: effects
+    this large. NaN with fewer than two units.
+
+    Example:
+        >>> round(detectable_effect(0.02, 3), 3), round(detectable_effect(0.02, 10), 3)
+        (0.062, 0.02)
+    """
+    if not 0 < alpha < 1 or not 0 < power < 1:
+        raise ValueError(f"alpha and power must be in (0, 1), got {alpha}, {power}")
+    if n < 2 or not math.isfinite(sd):
+        return math.nan
+    df = n - 1
+    return float((_st.t.ppf(1 - alpha / 2, df) + _st.t.ppf(power, df)) * sd / math.sqrt(n))
 
 
 def adjust_pvalues(pvalues: Sequence[float] | np.ndarray, method: str = "holm") -> list[float]:

@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 import pandas as pd
@@ -104,10 +105,17 @@ def grid_scores(df: pd.DataFrame, source: str | None = None, by_language: bool =
 
 
 def compare(df: pd.DataFrame, quantity: str, treatment: str, control: str, *,
-            by_language: bool = True, seed: int = 0) -> PairedComparison:
+            by_language: bool = True, seed: int = 0, seed_units: bool = False
+            ) -> PairedComparison:
     """``treatment - control`` (two ``<alignment>/<finetune>`` methods) on one
-    :func:`grid_scores` quantity, paired by seed and language (``by_language``) or by seed,
-    with a 95% percentile-bootstrap interval and the paired t-test.
+    :func:`grid_scores` quantity, paired by seed and language (``by_language``) or by seed.
+
+    Default (the chapters' current statistics): a 95% percentile bootstrap over seeds (whole
+    seeds resampled) and the paired t-test over seed x language units. ``seed_units=True``
+    makes **seeds the units** throughout: differences averaged over the languages of each
+    seed (they share a model), the Student-t interval below 10 seeds and the BCa bootstrap
+    from 10 on, the paired t-test over seeds, the interval clamped to [-1, 1] (every quantity
+    is an accuracy, a rate or an error rate); :mod:`xtutor.experiments.answer` uses it.
 
     Example:
         >>> df = pd.DataFrame({"method": ["none/plain", "word/plain"] * 2, "seed": [0, 0, 1, 1],
@@ -116,6 +124,9 @@ def compare(df: pd.DataFrame, quantity: str, treatment: str, control: str, *,
         ...     "value": [0.4, 0.6, 0.5, 0.6]})
         >>> round(compare(df, "zero_shot", "word/plain", "none/plain").mean, 2)
         0.15
+        >>> c = compare(df, "zero_shot", "word/plain", "none/plain", seed_units=True)
+        >>> c.n, c.ci_high <= 1
+        (2, True)
     """
     from xtutor.stats import paired_difference
 
@@ -126,8 +137,25 @@ def compare(df: pd.DataFrame, quantity: str, treatment: str, control: str, *,
                          f"{sorted(set(grid_scores(df).quantity))}")
     sc = sc.assign(method=sc.alignment + "/" + sc.finetune)
     on = ["seed", "eval_lang"] if by_language else ["seed"]
+    if seed_units:
+        return paired_difference(sc, "method", treatment, control, on=on, interval="auto",
+                                 seed=seed, bounds=(-1.0, 1.0), pool="clusters")
     return paired_difference(sc, "method", treatment, control, on=on, interval="bootstrap",
                              seed=seed)
+
+
+def verdict(mean: float, p_adjusted: float, alpha: float = 0.05) -> str:
+    """The verdict word of one comparison in a family, decided on its multiplicity-adjusted
+    p-value: ``"significantly higher than"`` / ``"significantly lower than"`` when
+    ``p_adjusted < alpha``, else ``"not significantly different from"`` (also for NaN).
+
+    Example:
+        >>> verdict(0.1, 0.01), verdict(-0.1, 0.2)
+        ('significantly higher than', 'not significantly different from')
+    """
+    if math.isnan(p_adjusted) or p_adjusted >= alpha:
+        return "not significantly different from"
+    return "significantly higher than" if mean > 0 else "significantly lower than"
 
 
 def effects_frame(comparisons: Mapping[str, PairedComparison]) -> pd.DataFrame:
@@ -146,4 +174,5 @@ def summary_table(df: pd.DataFrame) -> pd.DataFrame:
         .unstack("quantity")
 
 
-__all__ = ["compare", "effects_frame", "grid_frame", "grid_scores", "summary_table"]
+__all__ = ["compare", "effects_frame", "grid_frame", "grid_scores", "summary_table",
+           "verdict"]

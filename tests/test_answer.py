@@ -1,0 +1,105 @@
+"""The answer table: seeds as units, Holm over the family, verdicts on adjusted p-values."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from xtutor.experiments.answer import answer_comparisons, answer_effects, answer_table
+from xtutor.experiments.grid_analysis import compare
+
+
+def _grid(effects: dict[str, float], n_seeds: int, noise: float = 0.01,
+          langs: tuple[str, ...] = ("L1", "L2")) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    rows = []
+    for s in range(n_seeds):
+        seed_shift = rng.normal(0, 0.05)  # shared by every method of a seed
+        for m, eff in effects.items():
+            for lang in ("L0", *langs):
+                rows.append({"method": m, "seed": s, "train_lang": "L0", "premise_lang": lang,
+                             "hypothesis_lang": lang, "eval_lang": lang, "attack": "none",
+                             "task": "nli", "metric": "accuracy",
+                             "value": 0.5 + seed_shift + eff + rng.normal(0, noise)})
+    return pd.DataFrame(rows)
+
+
+def test_seeds_are_the_units_not_seed_times_language():
+    df = _grid({"none/plain": 0.0, "sentence/plain": 0.02}, n_seeds=3,
+               langs=("L1", "L2", "L3", "L4", "L5"))
+    c = compare(df, "zero_shot", "sentence/plain", "none/plain", seed_units=True)
+    assert c.n == 3 and c.n_units == 15
+    per_seed = compare(df, "zero_shot", "sentence/plain", "none/plain", by_language=False,
+                       seed_units=True)
+    assert c.mean == pytest.approx(per_seed.mean)
+    assert c.p_value == pytest.approx(per_seed.p_value)  # p over 3 seeds, not 15 units
+
+
+def test_auto_interval_is_t_below_ten_seeds_and_bca_from_ten():
+    from xtutor.stats import mean_ci
+
+    df = _grid({"none/plain": 0.0, "none/free": 0.03}, n_seeds=4)
+    c = compare(df, "zero_shot", "none/free", "none/plain", seed_units=True)
+    wide = df[df.eval_lang != "L0"].groupby(["seed", "method"]).value.mean().unstack()
+    d = (wide["none/free"] - wide["none/plain"]).to_numpy()
+    assert (c.ci_low, c.ci_high) == pytest.approx(mean_ci(d)[1:])
+    df10 = _grid({"none/plain": 0.0, "none/free": 0.03}, n_seeds=12)
+    c10 = compare(df10, "zero_shot", "none/free", "none/plain", seed_units=True)
+    wide = df10[df10.eval_lang != "L0"].groupby(["seed", "method"]).value.mean().unstack()
+    d10 = (wide["none/free"] - wide["none/plain"]).to_numpy()
+    assert (c10.ci_low, c10.ci_high) != pytest.approx(mean_ci(d10)[1:])  # bootstrap, not t
+    assert c10.ci_low < c10.mean < c10.ci_high
+
+
+def test_intervals_are_clamped_to_the_range_of_a_difference():
+    df = _grid({"none/plain": -0.45, "sentence/plain": 0.45}, n_seeds=2, noise=0.2)
+    c = compare(df, "zero_shot", "sentence/plain", "none/plain", seed_units=True)
+    assert c.ci_low >= -1.0 and c.ci_high == 1.0
+    from xtutor.experiments.grid_analysis import grid_scores
+    from xtutor.stats import paired_difference
+
+    sc = grid_scores(df, by_language=True).query("quantity == 'zero_shot'")
+    sc = sc.assign(method=sc.alignment + "/" + sc.finetune)
+    raw = paired_difference(sc, "method", "sentence/plain", "none/plain",
+                            on=["seed", "eval_lang"], interval="auto", pool="clusters")
+    assert raw.ci_high > 1.0  # what the clamp removed
+
+
+def test_answer_effects_family_verdicts_and_power():
+    df = _grid({"none/none": 0.0, "none/plain": 0.0, "none/free": 0.10,
+                "none/smoothing": 0.0, "sentence/plain": 0.001}, n_seeds=5, noise=0.005)
+    fx = answer_effects(df).set_index("comparison")
+    assert set(fx.index) == {"sentence/plain - none/plain", "none/free - none/plain",
+                             "none/smoothing - none/plain"}
+    assert fx.loc["none/free - none/plain", "verdict"] == "significantly higher than"
+    null = fx.loc["none/smoothing - none/plain"]
+    assert null.verdict == "not significantly different from"
+    assert 0 < null.mde < 0.1  # the design could have detected a 0.1 effect
+    assert (fx.p_adjusted >= fx.p_value).all()
+
+
+def test_answer_table_marks_what_a_setting_did_not_run():
+    toy = _grid({"none/plain": 0.0, "sentence/plain": 0.05}, n_seeds=3)
+    real = _grid({"none/plain": 0.0, "none/free": 0.02}, n_seeds=3)
+    t = answer_table({"toy": toy, "real": real})
+    assert t.loc[("transfer", "sentence/plain - none/plain"), ("real", "effect")] == "not run"
+    assert t.loc[("robust-clean", "none/free - none/plain"), ("toy", "verdict")] == "not run"
+    assert t.loc[("transfer", "sentence/plain - none/plain"), ("toy", "seeds")] == "3"
+    with pytest.raises(ValueError, match="none of the answer's comparisons"):
+        answer_effects(_grid({"none/plain": 0.0}, n_seeds=2))
+
+
+def test_comparisons_need_both_methods():
+    labels = [c.label for c in answer_comparisons(["none/plain", "none/free", "none/none"])]
+    assert labels == ["none/free - none/plain", "none/free - none/plain",
+                      "none/plain - none/none"]
+
+
+def test_default_compare_is_unchanged_seed_units_differ():
+    df = _grid({"none/plain": 0.0, "sentence/plain": 0.02}, n_seeds=3,
+               langs=("L1", "L2", "L3", "L4", "L5"))
+    old = compare(df, "zero_shot", "sentence/plain", "none/plain")
+    new = compare(df, "zero_shot", "sentence/plain", "none/plain", seed_units=True)
+    assert old.mean == pytest.approx(new.mean)
+    assert old.p_value != pytest.approx(new.p_value)  # 15 units vs 3 seeds
