@@ -23,7 +23,7 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
-from xtutor.data.hub import hub_offline_requested, probe_hub
+from xtutor.data.hub import hub_offline_reason, probe_hub
 from xtutor.tokenization import build_word_tokenizer
 from xtutor.toyworld import ToyWorld
 
@@ -65,8 +65,8 @@ def _hub_error(name: str, err: Exception | None = None) -> RuntimeError:
         f"cannot load model {name!r}: it is not a local directory and the Hugging Face Hub is "
         f"not reachable{why}. Download it where you have internet "
         f"(`huggingface-cli download {name} --local-dir DIR` or `save_pretrained(DIR)`) and pass "
-        f"load_encoder(DIR); offline, 'e5-small-offline' is a real multilingual encoder that "
-        f"needs no download."
+        f"load_encoder(DIR) (in a run config: `model: DIR`); offline, 'e5-small-offline' is a "
+        f"real multilingual encoder that needs no download."
     )
 
 
@@ -112,8 +112,9 @@ def load_encoder(name_or_path: str | Path, *, mlm_head: bool = False,
         return model.eval(), tok
     except OSError:
         pass
-    if hub_offline_requested():
-        raise _hub_error(name, RuntimeError("offline mode is set (HF_HUB_OFFLINE)"))
+    offline = hub_offline_reason()
+    if offline is not None:
+        raise _hub_error(name, RuntimeError(f"offline mode is on ({offline})"))
     reason = probe_hub()
     if reason is not None:
         raise _hub_error(name, RuntimeError(reason))

@@ -125,7 +125,7 @@ def grid_kind(grid: Any) -> Kind:
                 volatile=("save_encoders",),
                 added=("precision", "finetune_precision", "freeze_embeddings", "query_budget",
                        "protect_labels", "retrieval_after", "attack_sides",
-                       "attack_languages"),
+                       "attack_languages", "xnli_source"),
                 summarize=grid.summarize)
 
 

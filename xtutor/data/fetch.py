@@ -19,8 +19,9 @@ variables of :data:`BASE_URL_ENV`, for a mirror or a test server):
 
 XNLI is not downloaded here: ``load_xnli(lang, split)`` with ``path=None`` reads it from the
 Hugging Face Hub. (The XNLI sections of chapters 3-5 go through
-:class:`~xtutor.experiments.xnli_setup.XnliSetup`, which reads ``<data folder>/xnli``; until it
-can read the Hub, those sections need a local ``xnli/`` folder.)
+:class:`~xtutor.experiments.xnli_setup.XnliSetup`, which reads ``<data folder>/xnli`` by
+default and the Hub with ``source="hub"``, the grid setting ``xnli_source: hub`` of
+``configs/grid_xnli_xlmr.yaml``; its dictionaries still come from this folder.)
 
 Integrity. The package ships a manifest, ``xtutor/data/checksums.json`` (see
 :func:`load_manifest`), with the sha256 and size of every file above, keyed by its path in the

@@ -308,6 +308,31 @@ def load_xnli_pairs(
         )
     a = load_xnli(premise_lang, split, premise_path if premise_path is not None else path)
     b = load_xnli(hypothesis_lang, split, hypothesis_path if hypothesis_path is not None else path)
+    return join_xnli_pairs(a, b, premise_lang, hypothesis_lang, split)
+
+
+def join_xnli_pairs(
+    premises: PairDataset,
+    hypotheses: PairDataset,
+    premise_lang: str,
+    hypothesis_lang: str,
+    split: str = "test",
+) -> PairDataset:
+    """Premises of one loaded XNLI split joined row by row with the hypotheses of another (the
+    join of :func:`load_xnli_pairs`, for datasets already in memory, e.g. read from the Hub
+    once). The same checks: equal lengths, equal labels row by row, equal ``pairID`` s when
+    both sides carry them; ``split`` only names the split in error messages.
+
+    Example:
+        >>> en = PairDataset("xnli", NLI_LABELS,
+        ...                  [PairExample("A dog.", "An animal.", 0, "en", "en", "xnli-test-0")])
+        >>> de = PairDataset("xnli", NLI_LABELS,
+        ...                  [PairExample("Ein Hund.", "Ein Tier.", 0, "de", "de", "xnli-test-0")])
+        >>> ex = join_xnli_pairs(en, de, "en", "de")[0]
+        >>> ex.premise, ex.hypothesis, ex.hypothesis_lang
+        ('A dog.', 'Ein Tier.', 'de')
+    """
+    a, b = premises, hypotheses
     pl, hl = _check_lang(premise_lang), _check_lang(hypothesis_lang)
     if len(a) != len(b):
         raise ValueError(

@@ -33,7 +33,9 @@ Two setups (:mod:`xtutor.experiments.setups`): ``setup: toy`` (the toy family of
 preset, encoders cached in ``$XTUTOR_CACHE/toy-encoders``) and ``setup: xnli`` (a real
 encoder, aligned on XNLI *dev* translations, fine-tuned on English XNLI dev, evaluated on XNLI
 test subsets of ``languages`` and their mixed pairs, attacked with MUSE / Swadesh resources;
-``word`` alignment on silver itermax links).
+``word`` alignment on silver itermax links). XNLI comes from ``<data folder>/xnli``
+(``xnli_source: local``) or from the Hugging Face Hub (``xnli_source: hub``: ``facebook/xnli``,
+its 15 languages), as in ``configs/grid_xnli_xlmr.yaml`` for a GPU.
 
 Example:
     >>> s = GridSettings(preset="tiny", seeds=(0,), alignments=("none",),
@@ -69,7 +71,7 @@ from xtutor.experiments.setups import (
     XnliSizes,
 )
 from xtutor.experiments.unit import run_unit
-from xtutor.regularizers.factory import METHODS, RegularizerSettings
+from xtutor.regularizers.factory import METHODS, NEEDS_DICTIONARIES, RegularizerSettings
 from xtutor.results import Record
 
 KIND = "grid"
@@ -144,6 +146,10 @@ class GridSettings:
             :func:`xtutor.attacks.protect.label_protection`).
         retrieval_after: also measure retrieval with each fine-tuned encoder (xnli only): does
             English fine-tuning erode alignment?
+        xnli_source: where the xnli setup reads XNLI: ``local`` files in ``data_dir/xnli``
+            or the ``hub`` (``facebook/xnli``; ``languages`` among its 15). MUSE and
+            Swadesh still come from the data folder (on Colab:
+            :func:`xtutor.data.fetch.colab_setup`).
     """
 
     setup: str = "toy"
@@ -186,6 +192,7 @@ class GridSettings:
     retrieval_after: bool = False
     attack_sides: str = "both"
     attack_languages: tuple[str, ...] | None = None
+    xnli_source: str = "local"
 
     def __post_init__(self) -> None:
         if isinstance(self.robust, Mapping):  # a plain mapping in Python code
@@ -233,7 +240,8 @@ class GridSettings:
                                             ("freeze_embeddings", False),
                                             ("protect_labels", False),
                                             ("retrieval_after", False),
-                                            ("attack_languages", None))
+                                            ("attack_languages", None),
+                                            ("xnli_source", "local"))
                        if getattr(self, n) != default]
             if changed:
                 raise ValueError(f"grid settings {changed} apply to setup 'xnli' only; leave "
@@ -249,6 +257,18 @@ class GridSettings:
             if "en" not in self.languages:
                 raise ValueError(f"grid setup 'xnli': languages must include 'en' (the "
                                  f"training language), got {list(self.languages)}")
+            from xtutor.experiments.xnli_setup import XNLI_SOURCES
+
+            if self.xnli_source not in XNLI_SOURCES:
+                raise ValueError(f"grid setting 'xnli_source' must be one of "
+                                 f"{list(XNLI_SOURCES)}, got {self.xnli_source!r}")
+            from xtutor.data.xnli import XNLI_HUB_ID, XNLI_LANGUAGES
+
+            off_hub = [x for x in self.languages if x not in XNLI_LANGUAGES]
+            if self.xnli_source == "hub" and off_hub:
+                raise ValueError(f"grid setting 'languages': {off_hub} are not on the Hub "
+                                 f"({XNLI_HUB_ID}) that xnli_source 'hub' reads; its "
+                                 f"languages are {list(XNLI_LANGUAGES)}")
         for name in ("align_steps", "align_pairs", "n_attack", "n_eval_pairs", "aer_pairs",
                      "probe_per_language", "max_candidates", "beam_width", "pgd_steps"):
             if int(getattr(self, name)) < 1:
@@ -320,14 +340,22 @@ def grid_cells(settings: GridSettings) -> list[Cell]:
 def grid_setup(s: GridSettings, seed: int, cache_dir: str | Path | None = None) -> Setup:
     """The :class:`~xtutor.experiments.setups.Setup` of one seed of grid ``s``."""
     if s.setup == "xnli":
-        return XnliSetup(seed, model=s.model, sizes=XNLI_GRID_PROFILES[s.profile],
-                         languages=s.languages, codeswitch_languages=s.codeswitch_languages,
-                         attack_targets=s.attack_targets,
-                         lr=s.lr if s.lr is not None else 1e-4, data_dir=s.data_dir,
-                         freeze_embeddings=s.freeze_embeddings,
-                         train_precision=s.finetune_precision, precision=s.precision,
-                         protect_labels=s.protect_labels,
-                         attack_languages=s.attack_languages)
+        setup = XnliSetup(seed, model=s.model, sizes=XNLI_GRID_PROFILES[s.profile],
+                          languages=s.languages, codeswitch_languages=s.codeswitch_languages,
+                          attack_targets=s.attack_targets,
+                          lr=s.lr if s.lr is not None else 1e-4, data_dir=s.data_dir,
+                          freeze_embeddings=s.freeze_embeddings,
+                          train_precision=s.finetune_precision, precision=s.precision,
+                          protect_labels=s.protect_labels,
+                          attack_languages=s.attack_languages, source=s.xnli_source)
+        if s.xnli_source == "hub":  # fail at the first cell, not after hours of alignment
+            needs = [x for x, on in (
+                ("the attacks' resources", bool(s.attacks and s.finetunes)),
+                ("the regularisers' dictionaries", bool(NEEDS_DICTIONARIES & set(s.finetunes))),
+            ) if on]
+            if needs:
+                setup.data_root(" and ".join(needs) + " (MUSE, Swadesh)")
+        return setup
     from xtutor.lab import LabConfig
 
     lab = LabConfig.preset(s.preset, seed=seed)

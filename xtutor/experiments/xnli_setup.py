@@ -22,6 +22,10 @@ from xtutor.experiments.streams import Encoder, SeedStreams
 from xtutor.results import Record
 from xtutor.training import FinetuneConfig
 
+#: Where :class:`XnliSetup` reads XNLI: ``local`` files in ``<data folder>/xnli``, or the
+#: ``hub`` (``facebook/xnli``, one config per language; its 15 languages only).
+XNLI_SOURCES: tuple[str, ...] = ("local", "hub")
+
 
 @dataclass(frozen=True)
 class XnliSizes:
@@ -112,6 +116,13 @@ class XnliSetup:
     of alignment and of the contrastive loss comes from dev translations, without the few dev
     sentences that also occur in a test set (:meth:`leakage` counts what would leak: 0).
 
+    XNLI comes from local files (``source="local"``: ``<data_dir>/xnli``) or from the Hugging
+    Face Hub (``source="hub"``: ``facebook/xnli``, validation split for training and
+    alignment, test split for evaluation; the 15 Hub languages only, each split read once per
+    setup). Either way XNLI is parallel, so rows of the same index are translations. MUSE and
+    Swadesh dictionaries always come from the data folder: with the Hub it may be absent
+    until the attacks or a dictionary regulariser need it (:meth:`data_root`).
+
     Args:
         seed: the seed. model: a :func:`xtutor.models.load_encoder` name.
         sizes: :class:`XnliSizes`. languages: evaluation languages (must include ``en``).
@@ -126,6 +137,7 @@ class XnliSetup:
         protect_labels: attacks leave negation words, numbers and names alone
             (:func:`xtutor.attacks.protect.label_protection`).
         attack_languages: languages whose pairs are attacked (``None``: all ``languages``).
+        source: where XNLI is read, ``"local"`` or ``"hub"`` (:data:`XNLI_SOURCES`).
     """
 
     def __init__(self, seed: int, *, model: str = "e5-small-offline",
@@ -136,16 +148,29 @@ class XnliSetup:
                  data_dir: str | Path | None = None, align_lr: float = 2e-5,
                  freeze_embeddings: bool = False, train_precision: str = "fp32",
                  precision: str = "fp32", protect_labels: bool = False,
-                 attack_languages: Sequence[str] | None = None) -> None:
-        from xtutor.data.paths import require_shared_data
+                 attack_languages: Sequence[str] | None = None, source: str = "local"
+                 ) -> None:
+        from xtutor.data.paths import require_shared_data, shared_data_dir
+        from xtutor.data.xnli import XNLI_HUB_ID, XNLI_LANGUAGES
 
         if "en" not in languages:
             raise ValueError(f"xnli setup: languages must include 'en' (the training "
                              f"language), got {list(languages)}")
+        if source not in XNLI_SOURCES:
+            raise ValueError(f"xnli setup: source must be one of {list(XNLI_SOURCES)}, got "
+                             f"{source!r}")
+        off_hub = [x for x in languages if x not in XNLI_LANGUAGES]
+        if source == "hub" and off_hub:
+            raise ValueError(f"xnli setup: languages {off_hub} are not on the Hub "
+                             f"({XNLI_HUB_ID}), whose languages are {list(XNLI_LANGUAGES)}; "
+                             f"leave them out or read local files (source='local')")
         self.seed = seed
         self.streams = SeedStreams.xnli(seed)
         self.sizes = sizes or XnliSizes()
-        self.root = Path(data_dir) if data_dir else require_shared_data()
+        self.source = source
+        self.root: Path | None = Path(data_dir) if data_dir else \
+            require_shared_data() if source == "local" else shared_data_dir()
+        self._hub: dict[tuple[str, str], PairDataset] = {}
         self.languages = tuple(languages)
         self.codeswitch_languages = tuple(codeswitch_languages)
         self.attack_targets = tuple(attack_targets)
@@ -172,7 +197,41 @@ class XnliSetup:
     def _xnli(self, lang: str, split: str) -> PairDataset:
         from xtutor.data.xnli import load_xnli
 
-        return load_xnli(lang, split, self.root / "xnli")
+        if self.source == "hub":  # each Hub split read once (every call probes the Hub)
+            if (lang, split) not in self._hub:
+                self._hub[(lang, split)] = load_xnli(lang, split)
+            return self._hub[(lang, split)]
+        return load_xnli(lang, split, self.data_root("XNLI") / "xnli")
+
+    def _xnli_pairs(self, premise_lang: str, hypothesis_lang: str) -> PairDataset:
+        """Test premises of one language with the hypotheses of another (row-joined)."""
+        from xtutor.data.xnli import join_xnli_pairs, load_xnli_pairs
+
+        if self.source == "hub":
+            return join_xnli_pairs(self._xnli(premise_lang, "test"),
+                                   self._xnli(hypothesis_lang, "test"), premise_lang,
+                                   hypothesis_lang, "test")
+        return load_xnli_pairs(premise_lang, hypothesis_lang, "test",
+                               self.data_root("XNLI") / "xnli")
+
+    def data_root(self, needed_for: str) -> Path:
+        """The data folder (``data_dir``, ``$XTUTOR_DATA_DIR`` or ``../shared/data``), or a
+        FileNotFoundError saying how to provide one and what needs it (``needed_for``). With
+        ``source="local"`` it is known from the start; with the Hub only the MUSE and Swadesh
+        dictionaries need it.
+
+        Example:
+            >>> s = XnliSetup(0, source="hub", data_dir="/tmp", languages=("en", "de"))
+            >>> s.data_root("MUSE dictionaries")
+            PosixPath('/tmp')
+        """
+        if self.root is None:
+            raise FileNotFoundError(
+                f"xnli setup (source={self.source!r}): {needed_for} need a data folder and "
+                f"there is none. Download it with xtutor.data.fetch.colab_setup('05') (which "
+                f"sets XTUTOR_DATA_DIR), or set XTUTOR_DATA_DIR / data_dir to a folder with "
+                f"muse/ and nltk/swadesh.zip")
+        return self.root
 
     def encoder(self) -> Encoder:
         """The encoder as shipped (loaded once)."""
@@ -217,9 +276,10 @@ class XnliSetup:
                                               (x.hypothesis, y.hypothesis))
                           if a not in test and b not in test]
         if not pairs:
+            where = "on the Hub" if self.source == "hub" else \
+                f"in {self.data_root('XNLI') / 'xnli'}"
             raise ValueError(f"xnli setup: no XNLI dev set of {list(self.languages)} besides "
-                             f"English in {self.root / 'xnli'}; alignment needs en-xx dev "
-                             f"translations")
+                             f"English {where}; alignment needs en-xx dev translations")
         return pairs
 
     def test_sentences(self) -> frozenset[str]:
@@ -307,15 +367,12 @@ class XnliSetup:
         """``sizes.test`` test items for every same-language pair and ``sizes.n_test_mixed``
         for every mixed premise x hypothesis pair (drawn with the same seeded stream, so the
         mixed items are the same in every pair: XNLI is parallel)."""
-        from xtutor.data.xnli import load_xnli_pairs
-
         if task != "nli":
             raise ValueError(f"xnli setup: task must be 'nli', got {task!r}")
         out = {}
         for a in self.languages:
             for b in self.languages:
-                data = self._xnli(a, "test") if a == b else \
-                    load_xnli_pairs(a, b, "test", self.root / "xnli")
+                data = self._xnli(a, "test") if a == b else self._xnli_pairs(a, b)
                 n = self.sizes.test if a == b else self.sizes.n_test_mixed
                 out[(a, b)] = data.subset(n, seed=self.streams.test)
         return out
@@ -333,14 +390,15 @@ class XnliSetup:
         from xtutor.attacks.resources import real_resources
 
         return real_resources(sets, model, tokenizer, targets=self.attack_targets,
-                              data_dir=self.root)
+                              data_dir=self.data_root("the attacks' resources (MUSE, Swadesh)"))
 
     def dictionaries(self) -> dict[str, Any]:
         """MUSE ``en-xx`` dictionaries of ``codeswitch_languages`` (loaded once)."""
         from xtutor.data.muse import load_muse
 
         if self._tables is None:
-            self._tables = {lang: load_muse("en", lang, self.root / "muse")
+            root = self.data_root("the regularisers' MUSE dictionaries")
+            self._tables = {lang: load_muse("en", lang, root / "muse")
                             for lang in self.codeswitch_languages}
         return self._tables
 
@@ -358,4 +416,4 @@ class XnliSetup:
         return random.Random(self.streams.parallel).sample(pairs, min(len(pairs), n))
 
 
-__all__ = ["TextPair", "XnliSetup", "XnliSizes", "silver_links"]
+__all__ = ["XNLI_SOURCES", "TextPair", "XnliSetup", "XnliSizes", "silver_links"]

@@ -107,10 +107,13 @@ def classifier_from_encoder(model: PreTrainedModel, label_names: tuple[str, ...]
     clf = AutoModelForSequenceClassification.from_config(cfg)
     src = base_encoder(model).state_dict()
     missing, unexpected = base_encoder(clf).load_state_dict(src, strict=False)
+    # the pooler may be on one side only: a BERT head uses a (new) pooler the bare encoder may
+    # lack; an XLM-R / RoBERTa head has none and reads <s> itself, so the encoder's is unused
     bad = [k for k in missing if not k.startswith("pooler.")]
-    if bad or unexpected:
+    extra = [k for k in unexpected if not k.startswith("pooler.")]
+    if bad or extra:
         raise ValueError(f"encoder weights do not fit the classifier: missing {bad[:5]}, "
-                         f"unexpected {list(unexpected)[:5]}")
+                         f"unexpected {extra[:5]}")
     return clf.to(next(model.parameters()).device)
 
 
