@@ -122,7 +122,7 @@ def test_chapters_render_in_headless_chromium(built_book: Path) -> None:
             driver.get((built_book / f"{chapter}.html").as_uri())
             report = json.loads(driver.execute_script(_PAGE_REPORT))
             assert report["text"] > 1000, f"{chapter}: page is nearly empty"
-            if (ROOT / f"{chapter}.ipynb").is_file():  # text pages (intro, toy family) have none
+            if (ROOT / f"{chapter}.ipynb").is_file():  # text pages (intro, glossary) have none
                 assert len(report["images"]) >= 2, f"{chapter}: fewer than 2 figures"
                 checked += 1
             broken = [i["src"] for i in report["images"] if not i["ok"]]

@@ -5,6 +5,7 @@ named after the concept they hold:
 
 - :mod:`xtutor.toyworld`: a seeded family of synthetic languages with exact NLI and paraphrase
   labels, parallel text with gold word alignments, dictionaries and synthetic "images".
+- :mod:`xtutor.toyfamily`: the toy family as tables and figures (the book's toy family page).
 - :mod:`xtutor.tokenization`: word-level fast tokenizers for the toy languages.
 - :mod:`xtutor.training`: MLM pretraining and pair-classification fine-tuning.
 - :mod:`xtutor.encode`: batched, length-sorted sentence encoding for any encoder.
