@@ -17,6 +17,7 @@ parallel: every language holds the same examples in the same order, which
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from xtutor.data.hub import hub_label_names, load_hub_dataset
@@ -37,6 +38,16 @@ XNLI_LANGUAGES: tuple[str, ...] = (
 #: Languages found only in local genre files (Burmese, from the "myXNLI" extension).
 XNLI_LOCAL_ONLY_LANGUAGES: tuple[str, ...] = ("my",)
 XNLI_HUB_ID = "facebook/xnli"
+
+#: The ten genres of XNLI dev and test (249 dev and 501 test pairs each): MultiNLI's five
+#: training genres (:data:`MNLI_GENRES`) and five more (MultiNLI's "mismatched" genres).
+XNLI_GENRES: tuple[str, ...] = (
+    "facetoface", "fiction", "government", "letters", "nineeleven", "oup", "slate", "telephone",
+    "travel", "verbatim",
+)
+#: The genres of MultiNLI's training set ("matched"), the in-domain genres of GLUE-X-style
+#: evaluation on XNLI (:mod:`xtutor.experiments.xnli_ood`).
+MNLI_GENRES: tuple[str, ...] = ("fiction", "government", "slate", "telephone", "travel")
 
 _SPLITS = {"dev": "dev", "validation": "dev", "valid": "dev", "test": "test", "train": "train"}
 _HUB_SPLIT = {"dev": "validation", "test": "test", "train": "train"}
@@ -354,3 +365,92 @@ def join_xnli_pairs(
             )
         examples.append(PairExample(x.premise, y.hypothesis, x.label, pl, hl, x.id))
     return PairDataset("xnli", NLI_LABELS, examples)
+
+
+def read_xnli_genres(file: str | os.PathLike[str], lang: str) -> tuple[str, ...]:
+    """The genre of every example that ``read_xnli_file(file, lang)`` returns, in its order.
+
+    Genres come from the ``genre`` column of the genre files (``<xx>.genre.<split>.tsv``) and
+    of the XNLI 1.0 release; ``xnli-<xx>-original.tsv`` (e.g. the Spanish test set) and the
+    Hub dataset have none, which raises a ValueError saying so. Rows are read as
+    ``read_xnli_file`` reads them with ``errors="raise"`` (a malformed row raises there).
+
+    Example:
+        >>> read_xnli_genres("xnli/sw.genre.test.tsv", "sw")[:2]  # doctest: +SKIP
+        ('facetoface', 'facetoface')
+    """
+    file = Path(file)
+    lang = _check_lang(lang)
+    header = tsv_header(file)
+    if "genre" not in header:
+        raise ValueError(
+            f"{file} has no genre column, so its {lang!r} pairs have no genre; genres exist "
+            f"only in the <xx>.genre.<split>.tsv files and in the XNLI 1.0 release "
+            f"(xnli.<split>.tsv)"
+        )
+    col = header.index("genre")
+    original = all(c in header for c in _ORIGINAL_COLUMNS)
+    if not original and f"sentence1_{lang}" not in header:
+        raise ValueError(f"{file} has no sentence1_{lang} column for language {lang!r}")
+    lang_col = header.index("language") if original else -1
+    out = []
+    for line, fields, _ in iter_tsv_rows(file, len(header)):
+        if fields is None:
+            raise ValueError(f"{file}, line {line}: expected {len(header)} tab-separated fields")
+        if original and fields[lang_col].strip() != lang:
+            continue
+        genre = fields[col].strip()
+        if not genre:
+            raise ValueError(f"{file}, line {line}: empty genre")
+        out.append(genre)
+    return tuple(out)
+
+
+def load_xnli_by_genre(
+    lang: str,
+    split: str = "test",
+    path: str | os.PathLike[str] | None = None,
+    genres: Sequence[str] | None = None,
+) -> dict[str, PairDataset]:
+    """XNLI in one language split by genre: ``{genre: PairDataset}``, genres in sorted order,
+    examples in file order with the ids :func:`load_xnli` gives them.
+
+    ``path`` is a local file or folder as in :func:`load_xnli` (the Hub dataset has no genre
+    column, so ``path=None`` is refused). ``genres`` keeps only those (each must occur). A
+    file without a genre column (``xnli-es-original.tsv``) raises a ValueError that says so.
+
+    Example:
+        >>> from xtutor.data.paths import require_shared_data
+        >>> sw = load_xnli_by_genre("sw", "dev", require_shared_data("xnli"))  # doctest: +SKIP
+        >>> len(sw), len(sw["fiction"])  # doctest: +SKIP
+        (10, 249)
+    """
+    lang, split = _check_lang(lang), _check_split(split)
+    if path is None:
+        raise ValueError(
+            f"XNLI genres are not on the Hub ({XNLI_HUB_ID} has no genre column); pass path= "
+            f"to a folder with <xx>.genre.<split>.tsv files or the XNLI 1.0 release"
+        )
+    if split == "train":
+        raise ValueError("local XNLI files hold only the dev and test splits; genres exist "
+                         "for split='dev' and split='test'")
+    p = Path(path).expanduser()
+    if p.is_dir():
+        p = find_xnli_file(p, lang, split)
+    elif not p.is_file():
+        raise FileNotFoundError(
+            f"path={str(path)!r} for load_xnli_by_genre is neither a file nor a folder")
+    tags = read_xnli_genres(p, lang)
+    data = read_xnli_file(p, lang, split, "raise")
+    if len(tags) != len(data):
+        raise ValueError(f"{p}: {len(tags)} genres for {len(data)} {lang!r} examples")
+    by: dict[str, list[PairExample]] = {}
+    for g, ex in zip(tags, data, strict=True):
+        by.setdefault(g, []).append(ex)
+    if genres is not None:
+        missing = [g for g in genres if g not in by]
+        if missing:
+            raise ValueError(f"{p}: no {lang!r} pairs of genre(s) {missing}; its genres: "
+                             f"{', '.join(sorted(by))}")
+        by = {g: by[g] for g in genres}
+    return {g: PairDataset(data.task, data.label_names, by[g]) for g in sorted(by)}
