@@ -15,9 +15,17 @@ of one toy language. Both libraries get:
   skipped) and the same search (greedy-WIR, ``wir_method="delete"``);
 - the same model batch size, CPU, torch threads, one process.
 
-Each library attacks all examples ``--repeats`` times (after a warm-up on a few examples),
-alternating; the table gives best and median time, the ratio TextAttack / xtutor (above 1:
-xtutor is faster), each one's success rate and the agreement of the per-example outcomes.
+Both run at the same precision (``--precision fp32``, ``bf16`` or ``both``, the default):
+xtutor through ``Victim.from_model(..., precision=)``, TextAttack inside ``torch.autocast("cpu",
+dtype=torch.bfloat16)`` with the classifier's logits cast back to fp32 (as xtutor's victim
+returns them). The script refuses to start on a loaded machine (exit status 3;
+``--allow-loaded`` runs anyway and marks the table). Each library attacks all examples
+``--repeats`` times (default 5) after a warm-up on a few examples, alternating the sides and
+reversing their order every repeat (TextAttack's caches are cleared before each of its passes);
+the table gives every pass, best and median time, the ratios TextAttack / xtutor at each
+precision and fp32 / bf16 per library (above 1: the second is faster), each one's success rate,
+model forward passes and queries per pass (xtutor's victim also counts its cache hits), and the
+agreement of the per-example outcomes, between the libraries and between bf16 and fp32.
 
 TextAttack 0.3.x imports ``flair`` at import time, and flair 0.15 does not import with
 transformers 5; this recipe uses no flair code (flair serves TextAttack's POS constraints), so
@@ -38,16 +46,27 @@ Without TextAttack the script says so and exits 0.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
-import time
 import types
 from collections import OrderedDict
 from importlib import metadata
 from pathlib import Path
 
 import torch
+from _common import (
+    ForwardCounter,
+    LoadGuard,
+    Side,
+    add_common_arguments,
+    bf16_note,
+    library_ratios,
+    other_precision,
+    precisions,
+    print_table,
+    run_alternating,
+    summary_line,
+)
 
 
 def _shim_flair() -> bool:
@@ -165,9 +184,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-words", type=int, default=2, help="changed words per pair")
     ap.add_argument("--batch-size", type=int, default=32, help="model batch size (both)")
     ap.add_argument("--threads", type=int, default=torch.get_num_threads())
-    ap.add_argument("--repeats", type=int, default=3, help="timed runs per library")
     ap.add_argument("--seed", type=int, default=0)
+    add_common_arguments(ap, repeats=5)
     args = ap.parse_args(argv)
+    precs = precisions(args)
 
     ta, notes = import_textattack()
     if ta is None:
@@ -176,6 +196,11 @@ def main(argv: list[str] | None = None) -> int:
         print("TextAttack is not available, so there is nothing to compare with; install it "
               "(see the module docstring) and run again. (Not an error: exiting 0.)")
         return 0
+
+    load = LoadGuard()
+    refused = load.before(args.allow_loaded)
+    if refused is not None:
+        return refused
 
     import transformers
 
@@ -192,75 +217,93 @@ def main(argv: list[str] | None = None) -> int:
                                   args.batch_size)
     from textattack.attack_results import FailedAttackResult, SkippedAttackResult
 
-    def run_xtutor() -> list[str]:
-        victim = Victim.from_model(clf, tok, data.label_names, batch_size=args.batch_size)
-        return [r.status for r in xt_attack.run(victim, data).results]
-
-    def run_textattack(examples=None) -> list[str]:
-        out = []
-        for e in examples if examples is not None else data:
-            res = ta_attack.attack(OrderedDict(premise=e.premise, hypothesis=e.hypothesis),
-                                   e.label)
-            out.append("skipped" if isinstance(res, SkippedAttackResult) else
-                       "failed" if isinstance(res, FailedAttackResult) else "succeeded")
-        return out
-
-    warm = data.subset(min(10, len(data)))
     Victim.from_model(clf, tok, data.label_names)  # label order check
-    xt_word_substitution(table, max_words=args.max_words).run(
-        Victim.from_model(clf, tok, data.label_names, batch_size=args.batch_size), warm)
-    run_textattack(warm)
+    warm = data.subset(min(10, len(data)))
+    victims: dict[str, Victim] = {}  # the last pass's victim per precision (its counters)
+    ta_queries: dict[str, int] = {}
 
-    times: dict[str, list[float]] = {"xtutor": [], "textattack": []}
-    status: dict[str, list[str]] = {}
-    forwards: dict[str, int] = {}
-    calls: list[int] = []
-    handle = clf.register_forward_hook(lambda _m, inp, _o: calls.append(1))
-    try:
-        for _ in range(args.repeats):
-            for name, fn in (("xtutor", run_xtutor), ("textattack", run_textattack)):
-                if name == "textattack":
-                    ta_attack.clear_cache()
-                calls.clear()
-                t0 = time.perf_counter()
-                status[name] = fn()
-                times[name].append(time.perf_counter() - t0)
-                forwards[name] = len(calls)
-    finally:
-        handle.remove()
+    def xtutor_pass(precision: str, examples):
+        def run() -> list[str]:
+            victim = Victim.from_model(clf, tok, data.label_names, batch_size=args.batch_size,
+                                       precision=precision)
+            victims[precision] = victim
+            return [r.status for r in xt_attack.run(victim, examples).results]
+        return run
+
+    def textattack_pass(precision: str, examples):
+        def run() -> list[str]:
+            out, queries = [], 0
+            with other_precision(precision, clf):
+                for e in examples:
+                    res = ta_attack.attack(OrderedDict(premise=e.premise,
+                                                       hypothesis=e.hypothesis), e.label)
+                    queries += int(getattr(res, "num_queries", 0) or 0)
+                    out.append("skipped" if isinstance(res, SkippedAttackResult) else
+                               "failed" if isinstance(res, FailedAttackResult) else "succeeded")
+            ta_queries[precision] = queries
+            return out
+        return run
+
+    calls = ForwardCounter(clf)  # the same model object serves both libraries
+
+    def xtutor_counts(precision: str) -> dict[str, int]:
+        v = victims[precision]
+        return {"forward passes": calls.count, "queries": v.queries, "cache hits": v.cache_hits}
+
+    def textattack_before() -> None:
+        calls.reset()
+        ta_attack.clear_cache()
+
+    sides = []
+    for p in precs:
+        sides += [Side(f"xtutor:{p}", "xtutor.attacks", p, xtutor_pass(p, data),
+                       warmup=xtutor_pass(p, warm), before=calls.reset,
+                       counts=lambda p=p: xtutor_counts(p)),
+                  Side(f"textattack:{p}", "TextAttack", p, textattack_pass(p, data),
+                       warmup=textattack_pass(p, warm), before=textattack_before,
+                       counts=lambda p=p: {"forward passes": calls.count,
+                                           "queries": ta_queries[p]})]
+    with calls:
+        results = run_alternating(sides, args.repeats)
+    load.after()
 
     def rate(st: list[str]) -> tuple[float, int, int, int]:
         s, f, k = st.count("succeeded"), st.count("failed"), st.count("skipped")
         return (s / (s + f) if s + f else 0.0), s, f, k
 
-    best = {k: min(v) for k, v in times.items()}
-    med = {k: statistics.median(v) for k, v in times.items()}
-    agree = sum(a == b for a, b in zip(status["xtutor"], status["textattack"], strict=True))
     print(f"word-substitution attack benchmark: toy NLI victim (lab preset {args.preset!r}, "
           f"fine-tuned on L0), {args.n} pairs in {args.lang}, {args.k} embedding neighbours "
           f"per word, at most {args.max_words} changed words, greedy-WIR (delete), model batch "
-          f"{args.batch_size}, CPU, {torch.get_num_threads()} threads, {args.repeats} timed "
-          f"runs each")
+          f"{args.batch_size}, CPU, {torch.get_num_threads()} threads, precision "
+          f"{', '.join(precs)} (TextAttack bf16: torch.autocast('cpu', bfloat16), logits cast "
+          f"to fp32), {args.repeats} timed passes each (order reversed every repeat)")
     print(f"torch {torch.__version__}, transformers {transformers.__version__}, "
           f"textattack {metadata.version('textattack')}")
     for note in notes:
         print(f"note: {note}")
-    print()
-    print(f"| {'library':<26} | {'best (s)':>8} | {'median (s)':>10} | {'success rate':>12} | "
-          f"{'succ/fail/skip':>14} |")
-    print(f"| {'-' * 26} | {'-' * 8}:| {'-' * 10}:| {'-' * 12}:| {'-' * 14}:|")
-    for name, label in (("xtutor", "xtutor.attacks"), ("textattack", "TextAttack")):
-        r, s, f, k = rate(status[name])
-        print(f"| {label:<26} | {best[name]:>8.2f} | {med[name]:>10.2f} | {r:>12.3f} | "
-              f"{f'{s}/{f}/{k}':>14} |")
-    print(f"| {'ratio TextAttack / xtutor':<26} | {best['textattack'] / best['xtutor']:>7.2f}x | "
-          f"{med['textattack'] / med['xtutor']:>9.2f}x | {'':>12} | {'':>14} |")
-    print()
-    print("all timed runs (s): " + "; ".join(
-        f"{name} " + " ".join(f"{t:.2f}" for t in times[name]) for name in times))
-    print(f"per-example outcome agreement: {agree}/{len(data)}")
-    print(f"model forward passes per run: xtutor {forwards['xtutor']}, TextAttack "
-          f"{forwards['textattack']}")
+    if "bf16" in precs and bf16_note():
+        print(bf16_note())
+    ratios = library_ratios("textattack", "TextAttack", precs)
+    extra = {}
+    for key, r in results.items():
+        sr, s, f, k = rate(r.output)
+        extra[key] = {"success rate": f"{sr:.3f}", "succ/fail/skip": f"{s}/{f}/{k}"}
+    print_table(results, ratios, load, extra=extra)
+
+    def agree(a: str, b: str) -> int:
+        return sum(x == y for x, y in zip(results[a].output, results[b].output, strict=True))
+
+    for p in precs:
+        n_same = agree(f"xtutor:{p}", f"textattack:{p}")
+        print(f"per-example outcome agreement xtutor vs TextAttack, {p}: {n_same}/{len(data)}")
+        if n_same != len(data):
+            print(f"WARNING: the outcomes differ at {p}; the two do not run the same search "
+                  f"there")
+    if len(precs) == 2:
+        for lib, label in (("xtutor", "xtutor"), ("textattack", "TextAttack")):
+            print(f"bf16 vs fp32 outcome agreement, {label}: "
+                  f"{agree(f'{lib}:bf16', f'{lib}:fp32')}/{len(data)}")
+    print(summary_line(results, ratios, load, "attack"))
     return 0
 
 

