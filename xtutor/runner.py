@@ -112,10 +112,11 @@ class WholeRun:
 
 def _kinds() -> dict[str, Kind]:
     from xtutor import lab
-    from xtutor.experiments import adversarial, grid, robust, tatoeba, xnli_ood
+    from xtutor.experiments import adversarial, grid, robust, tatoeba, udpos, xnli_ood
 
     return {k.name: k for k in (adversarial.KIND_SPEC, grid_kind(grid), lab.KIND_SPEC,
-                                robust.KIND_SPEC, tatoeba.KIND_SPEC, xnli_ood.KIND_SPEC)}
+                                robust.KIND_SPEC, tatoeba.KIND_SPEC, udpos.KIND_SPEC,
+                                xnli_ood.KIND_SPEC)}
 
 
 def grid_kind(grid: Any) -> Kind:
@@ -131,11 +132,11 @@ def grid_kind(grid: Any) -> Kind:
 
 def kinds() -> dict[str, Kind]:
     """Every experiment kind by name (``adversarial``, ``grid``, ``lab``, ``robust``,
-    ``tatoeba``, ``xnli_ood``).
+    ``tatoeba``, ``udpos``, ``xnli_ood``).
 
     Example:
         >>> sorted(kinds())
-        ['adversarial', 'grid', 'lab', 'robust', 'tatoeba', 'xnli_ood']
+        ['adversarial', 'grid', 'lab', 'robust', 'tatoeba', 'udpos', 'xnli_ood']
     """
     return _kinds()
 

@@ -12,7 +12,9 @@ The split follows TextAttack, simplified and multilingual from the start:
 - :mod:`~xtutor.attacks.recipes`: ready attacks (:func:`char_noise`, :func:`word_substitution`,
   :func:`code_switch`, :func:`embedding_pgd`);
 - :mod:`~xtutor.attacks.results`: per-example :class:`AttackResult`, :class:`AttackSummary` and
-  tidy records.
+  tidy records;
+- :mod:`~xtutor.attacks.tokens`: the same transformations on a tagger's words, tags kept
+  (:func:`attack_tokens`, random search with a budget).
 
 Example:
     >>> import numpy as np
@@ -39,6 +41,7 @@ from xtutor.attacks.recipes import (
 )
 from xtutor.attacks.results import AttackResult, AttackSummary, summarize, summary_records
 from xtutor.attacks.search import BeamSearch, GreedyWordImportance
+from xtutor.attacks.tokens import TokenAttackConfig, TokenAttackResult, attack_tokens
 from xtutor.attacks.transformations import (
     CharNoise,
     CodeSwitch,
@@ -63,9 +66,12 @@ __all__ = [
     "GreedyWordImportance",
     "PGDConfig",
     "Targeted",
+    "TokenAttackConfig",
+    "TokenAttackResult",
     "Untargeted",
     "Victim",
     "WordSubstitution",
+    "attack_tokens",
     "char_noise",
     "code_switch",
     "edit_distance",

@@ -30,18 +30,28 @@ from xtutor.data.pairfile import load_pair_file  # noqa: E402
 from xtutor.data.paths import require_shared_data, shared_data_dir  # noqa: E402
 from xtutor.data.pawsx import PAWSX_LANGUAGES, load_pawsx  # noqa: E402
 from xtutor.data.tatoeba import load_tatoeba, tatoeba_languages  # noqa: E402
+from xtutor.data.tokens import (  # noqa: E402
+    UPOS_TAGS,
+    TokenDataset,
+    TokenSentence,
+    pud_pos,
+    split_ids,
+)
 from xtutor.data.ud import load_pud, load_pud_parallel, read_conllu  # noqa: E402
 from xtutor.data.xnli import XNLI_LANGUAGES, load_xnli, load_xnli_pairs  # noqa: E402
 
 __all__ += [
     "GLUEX_TASKS",
     "PAWSX_LANGUAGES",
+    "UPOS_TAGS",
     "XNLI_LANGUAGES",
     "Dictionary",
     "HubUnavailableError",
     "ParallelCorpus",
     "SentenceDataset",
     "SentenceExample",
+    "TokenDataset",
+    "TokenSentence",
     "UDSentence",
     "load_gluex",
     "load_hub_dataset",
@@ -53,8 +63,10 @@ __all__ += [
     "load_tatoeba",
     "load_xnli",
     "load_xnli_pairs",
+    "pud_pos",
     "read_conllu",
     "require_shared_data",
     "shared_data_dir",
+    "split_ids",
     "tatoeba_languages",
 ]

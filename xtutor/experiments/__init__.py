@@ -12,6 +12,9 @@ that :mod:`xtutor.runner` registers in ``EXPERIMENTS``.
 - :mod:`xtutor.experiments.grid`: the resumable factorial of alignment x noise-robust
   fine-tuning x seeds, clean and under attack, with negative controls (``experiment: grid``;
   chapter 5).
+- :mod:`xtutor.experiments.udpos`: zero-shot UD part-of-speech tagging on Parallel UD with
+  each noise-robust method that applies to token classification, clean and under attack
+  (``experiment: udpos``; XTREME-R's structured-prediction task).
 
 The chapters' studies that are called from notebooks rather than configs live here too:
 :mod:`xtutor.experiments.encoders` (chapter 1), :mod:`xtutor.experiments.contrastive`

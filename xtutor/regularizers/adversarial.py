@@ -228,6 +228,7 @@ class AdversarialTraining(Regularizer):
     """
 
     uses_embeddings = True
+    supports_tokens = True  # the perturbation is on inputs_embeds, whatever the labels' shape
 
     def __init__(self, config: AdversarialConfig | None = None) -> None:
         if config is not None and not isinstance(config, AdversarialConfig):

@@ -5,7 +5,9 @@
 
 1. ``setup(tokenizer, device)`` once before training (and resets any per-run state);
 2. ``augment(example, rng)`` on every training pair before tokenisation (text noise:
-   word substitution, code-switching);
+   word substitution, code-switching); token classification
+   (:func:`xtutor.training.tokens.finetune_tokens`) calls ``augment_words(words, rng)``
+   instead, which must keep the number of words (each word keeps its tag);
 3. ``perturb_embeddings(embeds, mask, generator)`` on the word embeddings of the main forward
    pass (embedding noise); ``mask`` marks the real tokens;
 4. ``loss(ctx)`` returns an extra loss term (consistency, auxiliary alignment) from a
@@ -14,6 +16,10 @@
 The step's objective is ``L = CE(clean) + sum_r loss_r`` (adversarial training, which needs
 several forward/backward passes, is handled by
 :class:`~xtutor.regularizers.adversarial.AdversarialTraining`).
+
+A regulariser that also works on token-classification batches (``(B, T)`` labels, ``(B, T, C)``
+logits) says so with ``supports_tokens = True``; the others (KL consistency compares one
+prediction per example) are refused for token tasks, naming the method.
 
 Example:
     >>> import random
@@ -55,6 +61,9 @@ class Regularizer:
     name: str = "regularizer"
     #: True when the main forward pass must run on ``inputs_embeds`` (noise, adversarial).
     uses_embeddings: bool = False
+    #: True when the hooks also apply to token classification: text noise through
+    #: :meth:`augment_words`, and a ``loss`` that does not read per-example labels or logits.
+    supports_tokens: bool = False
 
     def setup(self, tokenizer: PreTrainedTokenizerBase, device: torch.device) -> None:
         """Prepare for a training run (tokenise side data, reset state)."""
@@ -62,6 +71,11 @@ class Regularizer:
     def augment(self, example: PairExample, rng: random.Random) -> PairExample:
         """A (possibly) changed copy of one training pair; the default returns it unchanged."""
         return example
+
+    def augment_words(self, words: tuple[str, ...], rng: random.Random) -> tuple[str, ...]:
+        """The words of one token-classification sentence, (possibly) changed one for one
+        (same length: word ``i`` keeps tag ``i``); the default returns them unchanged."""
+        return words
 
     def perturb_embeddings(self, embeds: torch.Tensor, mask: torch.Tensor,
                            generator: torch.Generator) -> torch.Tensor:
@@ -90,10 +104,13 @@ class StepContext:
 
     Attributes:
         step: the optimisation step (0-based).
-        examples: the training pairs of this batch (after ``augment``).
+        examples: the training pairs of this batch (after ``augment``), or the
+            :class:`~xtutor.data.tokens.TokenSentence` s of a token-classification batch.
         batch: their tokenised inputs on ``device`` (``input_ids``, ``attention_mask``...).
-        labels: ``(B,)`` gold labels.
-        logits: ``(B, C)`` logits of the main forward pass (with gradient).
+        labels: ``(B,)`` gold labels (token classification: ``(B, T)``, ``-100`` where a
+            subword carries no label).
+        logits: ``(B, C)`` logits of the main forward pass (with gradient; token
+            classification: ``(B, T, C)``).
         token_mask: ``(B, T)`` real (non-pad, non-special) tokens of ``batch``.
         rng: Python RNG for text-level noise; generator: torch RNG for tensor noise (CPU).
         classifier: the (unwrapped) classifier, e.g. for its bare encoder.
@@ -103,7 +120,7 @@ class StepContext:
     """
 
     step: int
-    examples: list[PairExample]
+    examples: list[Any]
     batch: dict[str, torch.Tensor]
     labels: torch.Tensor
     logits: torch.Tensor
@@ -113,7 +130,7 @@ class StepContext:
     classifier: torch.nn.Module
     forward: Callable[..., torch.Tensor]
     embed: Callable[[torch.Tensor], torch.Tensor]
-    tokenize: Callable[[list[PairExample]], dict[str, torch.Tensor]]
+    tokenize: Callable[[list[Any]], dict[str, torch.Tensor]]
     device: torch.device
 
 
@@ -217,8 +234,23 @@ def substitute_words(text: str, choose: Callable[[str], list[str]], rate: float,
         ...                  random.Random(0))
         ('the Hund, runs', 1, 1)
     """
+    words, n_rep, n_cand = substitute_tokens(text.split(), choose, rate, rng)
+    return " ".join(words), n_rep, n_cand
+
+
+def substitute_tokens(words: Sequence[str], choose: Callable[[str], list[str]], rate: float,
+                      rng: random.Random) -> tuple[tuple[str, ...], int, int]:
+    """:func:`substitute_words` on a list of words, one for one (the length is kept, so word
+    ``i`` keeps its tag in token classification). Returns ``(new_words, n_replaced,
+    n_candidates)``.
+
+    Example:
+        >>> substitute_tokens(["the", "dog", "."], lambda w: ["Hund"] if w == "dog" else [],
+        ...                   1.0, random.Random(0))
+        (('the', 'Hund', '.'), 1, 1)
+    """
     out, n_rep, n_cand = [], 0, 0
-    for tok in text.split():
+    for tok in words:
         m = _WORD.match(tok)
         pre, core, post = (m.group(1), m.group(2), m.group(3)) if m else ("", tok, "")
         cands = choose(core) if core else []
@@ -230,7 +262,7 @@ def substitute_words(text: str, choose: Callable[[str], list[str]], rate: float,
                 tok = pre + cands[rng.randrange(len(cands))] + post
                 n_rep += 1
         out.append(tok)
-    return " ".join(out), n_rep, n_cand
+    return tuple(out), n_rep, n_cand
 
 
 def substitute_pair(example: PairExample, choose: Callable[[str], list[str]], rate: float,

@@ -3,7 +3,8 @@ source-language training pair are replaced by dictionary translations into other
 
 Each word found in at least one dictionary is switched with probability ``rate``; the target
 language is drawn uniformly among the dictionaries that hold the word, then one of its
-translations uniformly. The label is kept (translation preserves meaning).
+translations uniformly. The label is kept (translation preserves meaning); in token
+classification (:meth:`CodeSwitch.augment_words`) each switched word keeps its own tag.
 
 Dictionaries may be :class:`~xtutor.data.corpora.Dictionary` objects (``load_muse("en", "de")``),
 ``{word: [translations]}`` tables or ``(word, translation)`` pairs
@@ -34,6 +35,7 @@ from xtutor.regularizers.base import (
     check_rate,
     check_sides,
     substitute_pair,
+    substitute_tokens,
     substitute_words,
 )
 
@@ -44,7 +46,8 @@ class CodeSwitchConfig:
 
     Attributes:
         rate: probability that a word found in a dictionary is switched.
-        sides: which sentences are switched (``both``, ``premise``, ``hypothesis``).
+        sides: which sentences are switched (``both``, ``premise``, ``hypothesis``; token
+            classification has one sentence and ignores it).
 
     Example:
         >>> CodeSwitchConfig(sides="left")
@@ -91,6 +94,7 @@ class CodeSwitch(Regularizer):
     """
 
     name = "codeswitch"
+    supports_tokens = True
 
     def __init__(self, dictionaries: Mapping[str, WordTable] | Sequence[WordTable],
                  config: CodeSwitchConfig | None = None) -> None:
@@ -129,3 +133,13 @@ class CodeSwitch(Regularizer):
     def augment(self, example: PairExample, rng: random.Random) -> PairExample:
         return substitute_pair(example, self._chooser(rng), self.config.rate, self.config.sides,
                                rng)
+
+    def augment_words(self, words: tuple[str, ...], rng: random.Random) -> tuple[str, ...]:
+        """Code-switch the words of one tagged sentence, one for one (each keeps its tag).
+
+        Example:
+            >>> CodeSwitch([[("dog", "Hund")]], CodeSwitchConfig(rate=1.0)).augment_words(
+            ...     ("the", "dog", "."), random.Random(0))
+            ('the', 'Hund', '.')
+        """
+        return substitute_tokens(words, self._chooser(rng), self.config.rate, rng)[0]

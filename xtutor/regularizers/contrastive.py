@@ -104,6 +104,7 @@ class ContrastiveAlignment(Regularizer):
     """
 
     name = "contrastive"
+    supports_tokens = True  # its loss reads the parallel pairs, never the task's batch
 
     def __init__(self, pairs: Any, config: ContrastiveConfig | None = None) -> None:
         self.config = config or ContrastiveConfig()

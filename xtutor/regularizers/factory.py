@@ -42,6 +42,10 @@ from xtutor.regularizers.smoothing import (
 #: Every fine-tuning method, in report order.
 METHODS: tuple[str, ...] = ("plain", "pgd", "freelb", "free", "smoothing", "codeswitch",
                             "consistency", "contrastive")
+#: Methods that also train token classifiers (:func:`xtutor.training.tokens.finetune_tokens`):
+#: every regulariser but KL consistency, which compares one prediction per example
+#: (each regulariser says so itself with ``supports_tokens``).
+TOKEN_METHODS: tuple[str, ...] = tuple(m for m in METHODS if m != "consistency")
 #: Methods that need bilingual dictionaries (``tables``) or parallel sentences (``parallel``).
 NEEDS_DICTIONARIES: frozenset[str] = frozenset({"smoothing", "codeswitch", "consistency"})
 NEEDS_PARALLEL: frozenset[str] = frozenset({"contrastive"})
@@ -128,5 +132,5 @@ def make_regularizers(method: str, settings: RegularizerSettings,
         weight=s.contrastive_weight, batch_size=s.contrastive_batch))]
 
 
-__all__ = ["METHODS", "NEEDS_DICTIONARIES", "NEEDS_PARALLEL", "RegularizerSettings",
-           "make_regularizers"]
+__all__ = ["METHODS", "NEEDS_DICTIONARIES", "NEEDS_PARALLEL", "TOKEN_METHODS",
+           "RegularizerSettings", "make_regularizers"]

@@ -37,6 +37,7 @@ from xtutor.regularizers.base import (
     check_sides,
     gaussian_noise,
     substitute_pair,
+    substitute_tokens,
 )
 
 
@@ -47,7 +48,8 @@ class SmoothingConfig:
     Attributes:
         rate: probability that a word with neighbours is replaced (0 = no substitution).
         noise_std: ``sigma`` of the Gaussian noise on word embeddings (0 = none).
-        sides: which sentences are perturbed (``both``, ``premise``, ``hypothesis``).
+        sides: which sentences are perturbed (``both``, ``premise``, ``hypothesis``; token
+            classification has one sentence and ignores it).
 
     Example:
         >>> SmoothingConfig(rate=1.5)
@@ -97,6 +99,7 @@ class RandomizedSmoothing(Regularizer):
     """
 
     name = "smoothing"
+    supports_tokens = True
 
     def __init__(self, neighbours: WordTable | None = None,
                  config: SmoothingConfig | None = None) -> None:
@@ -117,6 +120,11 @@ class RandomizedSmoothing(Regularizer):
         if self.config.rate == 0:
             return example
         return substitute_pair(example, self._choose, self.config.rate, self.config.sides, rng)
+
+    def augment_words(self, words: tuple[str, ...], rng: random.Random) -> tuple[str, ...]:
+        if self.config.rate == 0:
+            return words
+        return substitute_tokens(words, self._choose, self.config.rate, rng)[0]
 
     def perturb_embeddings(self, embeds: torch.Tensor, mask: torch.Tensor,
                            generator: torch.Generator) -> torch.Tensor:

@@ -1,4 +1,5 @@
-"""Training: MLM pretraining, pair-classification fine-tuning and contrastive alignment.
+"""Training: MLM pretraining, pair-classification and token-classification fine-tuning, and
+contrastive alignment.
 
 Example:
     >>> from xtutor.training import MLMConfig, FinetuneConfig
@@ -13,9 +14,15 @@ from xtutor.training.classify import (
     finetune,
 )
 from xtutor.training.mlm import MLMConfig, mask_tokens, pretrain_mlm
+from xtutor.training.tokens import (
+    finetune_tokens,
+    predict_tokens,
+    tagger_from_encoder,
+    token_accuracy,
+)
 
 __all__ = [
     "AlignConfig", "AlignResult", "align",
     "FinetuneConfig", "MLMConfig", "classifier_from_encoder", "finetune", "mask_tokens",
-    "pretrain_mlm",
+    "pretrain_mlm", "finetune_tokens", "predict_tokens", "tagger_from_encoder", "token_accuracy",
 ]

@@ -10,7 +10,7 @@ import hashlib
 import math
 import os
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -96,6 +96,24 @@ def classifier_from_encoder(model: PreTrainedModel, label_names: tuple[str, ...]
         >>> clf.config.id2label[2]
         'contradiction'
     """
+    return head_from_encoder(model, label_names, AutoModelForSequenceClassification, seed)
+
+
+def head_from_encoder(model: PreTrainedModel, label_names: tuple[str, ...] | list[str],
+                      auto_class: Any, seed: int = 0) -> PreTrainedModel:
+    """A new model of ``auto_class`` (``AutoModelForSequenceClassification``,
+    ``AutoModelForTokenClassification``...) with ``model``'s encoder weights and a new seeded
+    head over ``label_names`` (its ``id2label``); on ``model``'s device.
+
+    Example:
+        >>> from transformers import AutoModelForTokenClassification
+        >>> from xtutor.toyworld import ToyWorld, WorldConfig
+        >>> from xtutor.models import toy_encoder
+        >>> enc, _ = toy_encoder(ToyWorld(WorldConfig(n_languages=1)), layers=1, hidden=16)
+        >>> type(head_from_encoder(enc, ("NOUN", "VERB"), AutoModelForTokenClassification)
+        ...      ).__name__
+        'BertForTokenClassification'
+    """
     if len(label_names) < 2:
         raise ValueError(f"label_names needs at least two labels, got {label_names}")
     cfg = copy.deepcopy(model.config)
@@ -104,7 +122,7 @@ def classifier_from_encoder(model: PreTrainedModel, label_names: tuple[str, ...]
     cfg.label2id = {n: i for i, n in enumerate(label_names)}
     cfg.architectures = None
     torch.manual_seed(seed)
-    clf = AutoModelForSequenceClassification.from_config(cfg)
+    clf = auto_class.from_config(cfg)
     src = base_encoder(model).state_dict()
     missing, unexpected = base_encoder(clf).load_state_dict(src, strict=False)
     # the pooler may be on one side only: a BERT head uses a (new) pooler the bare encoder may
@@ -186,14 +204,83 @@ def _check_regularizers(regularizers: Sequence[Regularizer]) -> list[Regularizer
     return list(regularizers)
 
 
-def _fingerprint(config: FinetuneConfig, train: PairDataset, regs: list[Regularizer],
-                 total: int) -> dict[str, Any]:
+@dataclass(frozen=True)
+class TrainTask:
+    """A task's side of the shared fine-tuning loop :func:`train_classifier`: its examples, how
+    they become batches, how regularisers' text noise applies to one of them, and its loss.
+
+    :func:`finetune` (sentence pairs) and :func:`xtutor.training.tokens.finetune_tokens`
+    (token classification) build one; everything else (optimiser, schedule, precision,
+    frozen embeddings, regularisers, checkpoints, Accelerate) is the loop's.
+
+    Attributes:
+        name: the task's name (progress bar, checkpoint fingerprint).
+        examples: the training examples, indexed by the sampler.
+        batch: ``indices -> (inputs, labels)`` from the pre-tokenised examples (padded, CPU).
+        encode: ``examples -> (inputs, labels)`` for (augmented) examples (padded, CPU).
+        loss: ``(logits, labels) -> scalar`` task loss.
+        digest: a hash of the training data (checkpoint fingerprint).
+        augment: ``(regulariser, example, rng) -> example``: a regulariser's text noise.
+        augment_hook: the :class:`~xtutor.regularizers.Regularizer` method ``augment``
+            calls (a regulariser that does not override it leaves the examples alone, and
+            the pre-tokenised batches are used).
+    """
+
+    name: str
+    examples: Sequence[Any]
+    batch: Callable[[list[int]], tuple[dict[str, torch.Tensor], torch.Tensor]]
+    encode: Callable[[list[Any]], tuple[dict[str, torch.Tensor], torch.Tensor]]
+    loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    digest: str
+    augment: Callable[[Regularizer, Any, random.Random], Any]
+    augment_hook: str = "augment"
+
+    def augments(self, regularizer: Regularizer) -> bool:
+        """Whether ``regularizer`` changes this task's text."""
+        return getattr(type(regularizer), self.augment_hook) is not \
+            getattr(Regularizer, self.augment_hook)
+
+
+def pair_task(tokenizer: PreTrainedTokenizerBase, train: PairDataset, max_length: int
+              ) -> TrainTask:
+    """The :class:`TrainTask` of sentence-pair classification (cross-entropy on one label per
+    pair; regularisers' ``augment`` changes a pair's text, never its label)."""
+    items = tokenize_pairs(tokenizer, train, max_length)
+    labels = torch.tensor(train.labels)
     h = hashlib.sha1()
     for e in train:
         h.update(f"{e.premise}\t{e.hypothesis}\t{e.label}\n".encode())
-    return {"config": config_hash(asdict(config)), "task": train.task, "n": len(train),
-            "data": h.hexdigest()[:16], "total_steps": total,
-            "regularizers": [repr(r) for r in regs]}
+
+    def batch(idx: list[int]) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        return collate([items[j] for j in idx], tokenizer.pad_token_id), labels[idx]
+
+    def encode(examples: list[PairExample]) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        enc = tokenizer([e.premise for e in examples], [e.hypothesis for e in examples],
+                        truncation=True, max_length=max_length, padding=True,
+                        return_tensors="pt")
+        inputs = {k: enc[k] for k in ("input_ids", "token_type_ids", "attention_mask")
+                  if k in enc}
+        return inputs, torch.tensor([e.label for e in examples])
+
+    return TrainTask(train.task, train.examples, batch, encode, cross_entropy,
+                     h.hexdigest()[:16], lambda r, e, rng: r.augment(e, rng))
+
+
+def check_finetune_arguments(config: FinetuneConfig | None, regularizers: Sequence[Regularizer],
+                             checkpoint_dir: str | os.PathLike[str] | None,
+                             checkpoint_every: int) -> tuple[FinetuneConfig, list[Regularizer]]:
+    """The config (default :class:`FinetuneConfig`) and regulariser list of a fine-tuning run,
+    checked; errors name the argument."""
+    config = config or FinetuneConfig()
+    if not isinstance(config, FinetuneConfig):
+        raise TypeError(f"config must be a FinetuneConfig, got {type(config).__name__}")
+    regs = _check_regularizers(regularizers)
+    if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int) or \
+            checkpoint_every < 0:
+        raise ValueError(f"checkpoint_every must be an int >= 0, got {checkpoint_every!r}")
+    if checkpoint_every and checkpoint_dir is None:
+        raise ValueError(f"checkpoint_every={checkpoint_every} needs a checkpoint_dir")
+    return config, regs
 
 
 def finetune(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, train: PairDataset,
@@ -209,7 +296,8 @@ def finetune(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, train: 
     consistency, contrastive alignment); at most one
     :class:`~xtutor.regularizers.AdversarialTraining` changes the forward/backward passes
     (PGD, FreeLB, free). AdamW with linear warm-up and decay, gradient clipping, NaN detection
-    (:class:`~xtutor.training.loop.NonFiniteLossError`) and seeded batches, noise and dropout.
+    (:class:`~xtutor.training.loop.NonFiniteLossError`) and seeded batches, noise and dropout
+    (the loop is :func:`train_classifier`, shared with token classification).
 
     Training runs through Hugging Face Accelerate, so the same code runs on the CPU, one GPU or
     several (``accelerate launch``; each process takes its share of every batch).
@@ -243,15 +331,8 @@ def finetune(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, train: 
     """
     from xtutor.data.types import check_label_order
 
-    config = config or FinetuneConfig()
-    if not isinstance(config, FinetuneConfig):
-        raise TypeError(f"config must be a FinetuneConfig, got {type(config).__name__}")
-    regs = _check_regularizers(regularizers)
-    if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int) or \
-            checkpoint_every < 0:
-        raise ValueError(f"checkpoint_every must be an int >= 0, got {checkpoint_every!r}")
-    if checkpoint_every and checkpoint_dir is None:
-        raise ValueError(f"checkpoint_every={checkpoint_every} needs a checkpoint_dir")
+    config, regs = check_finetune_arguments(config, regularizers, checkpoint_dir,
+                                            checkpoint_every)
     set_seed(config.seed)
     if getattr(model.config, "num_labels", None) == len(train.label_names) and \
             type(model).__name__.endswith("ForSequenceClassification"):
@@ -259,6 +340,24 @@ def finetune(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, train: 
         clf = copy.deepcopy(model)
     else:
         clf = classifier_from_encoder(model, train.label_names, seed=config.seed)
+    return train_classifier(clf, tokenizer, pair_task(tokenizer, train, config.max_length),
+                            config, regs, show_progress=show_progress,
+                            checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every,
+                            accelerator=accelerator, cpu=cpu)
+
+
+def train_classifier(clf: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, task: TrainTask,
+                     config: FinetuneConfig, regs: list[Regularizer], *,
+                     show_progress: bool = True,
+                     checkpoint_dir: str | os.PathLike[str] | None = None,
+                     checkpoint_every: int = 0, accelerator: Accelerator | None = None,
+                     cpu: bool | None = None) -> tuple[PreTrainedModel, list[float]]:
+    """The fine-tuning loop shared by every task: trains ``clf`` itself (a new classifier;
+    the callers copy the user's model) on ``task``; returns ``(clf, loss_curve)``.
+
+    Arguments as in :func:`finetune`, checked by :func:`check_finetune_arguments`; the caller
+    seeds (:func:`~xtutor.reproducibility.set_seed`) before building ``clf``.
+    """
     if config.freeze_embeddings:  # after the classifier is built: it is a new model
         clf.get_input_embeddings().weight.requires_grad_(False)
     if accelerator is None:
@@ -273,14 +372,13 @@ def finetune(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, train: 
     # process-wide and cannot change between runs); fp16 also scales the loss
     amp_dtype = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[config.precision]
     scaler = torch.amp.GradScaler("cuda") if config.precision == "fp16" else None
-    items = tokenize_pairs(tokenizer, train, config.max_length)
-    labels = torch.tensor(train.labels)
-    steps_per_epoch = max(1, len(items) // config.batch_size)
+    n = len(task.examples)
+    steps_per_epoch = max(1, n // config.batch_size)
     total = max(1, int(round(config.epochs * steps_per_epoch)))
     adv = next((r for r in regs if isinstance(r, AdversarialTraining)), None)
-    augment = any(type(r).augment is not Regularizer.augment for r in regs)
+    augment = any(task.augments(r) for r in regs)
     use_embeds = any(r.uses_embeddings for r in regs)
-    sampler = _Sampler(len(items), config.batch_size, torch.Generator().manual_seed(config.seed),
+    sampler = _Sampler(n, config.batch_size, torch.Generator().manual_seed(config.seed),
                        adv.replays if adv is not None else 1)
     noise_gen = torch.Generator().manual_seed(config.seed + 7919)
     rng = random.Random(config.seed)
@@ -292,7 +390,9 @@ def finetune(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, train: 
     special = list(tokenizer.all_special_ids)
     for r in regs:
         r.setup(tokenizer, device)
-    fingerprint = _fingerprint(config, train, regs, total)
+    fingerprint = {"config": config_hash(asdict(config)), "task": task.name, "n": n,
+                   "data": task.digest, "total_steps": total,
+                   "regularizers": [repr(r) for r in regs]}
     start, losses = 0, []
     ckpt = latest_checkpoint(checkpoint_dir) if checkpoint_dir is not None else None
     if ckpt is not None:
@@ -310,14 +410,13 @@ def finetune(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, train: 
             r.load_state_dict(s)
         start, losses = int(state["step"]), list(state["losses"])
     rank, world = accelerator.process_index, accelerator.num_processes
-    desc = f"fine-tune {train.task}" + "".join(f"+{r.name}" for r in regs)
+    desc = f"fine-tune {task.name}" + "".join(f"+{r.name}" for r in regs)
 
-    def tokenize(examples: list[PairExample]) -> dict[str, torch.Tensor]:
-        enc = tokenizer([e.premise for e in examples], [e.hypothesis for e in examples],
-                        truncation=True, max_length=config.max_length, padding=True,
-                        return_tensors="pt")
-        return {k: enc[k].to(device) for k in ("input_ids", "token_type_ids", "attention_mask")
-                if k in enc}
+    def on_device(inputs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        return {k: v.to(device) for k, v in inputs.items()}
+
+    def tokenize(examples: list[Any]) -> dict[str, torch.Tensor]:
+        return on_device(task.encode(examples)[0])
 
     def forward(batch: dict[str, torch.Tensor], inputs_embeds: torch.Tensor | None = None
                 ) -> torch.Tensor:
@@ -346,23 +445,21 @@ def finetune(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, train: 
     for i in bar:
         idx, first = sampler.next()
         local = idx[rank::world] or idx[:1]
-        y = labels[local].to(device)
+        examples = [task.examples[j] for j in local]
         if augment:
-            examples = [train[j] for j in local]
             for r in regs:
-                examples = [r.augment(e, rng) for e in examples]
-            batch = tokenize(examples)
+                examples = [task.augment(r, e, rng) for e in examples]
+            inputs, y = task.encode(examples)
         else:
-            examples = [train[j] for j in local]
-            batch = {k: v.to(device) for k, v in
-                     collate([items[j] for j in local], tokenizer.pad_token_id).items()}
+            inputs, y = task.batch(local)
+        batch, y = on_device(inputs), y.to(device)
         mask = token_mask(batch["input_ids"], batch.get("attention_mask"),
                           special if adv is None or adv.config.skip_special else ()) \
             if regs else batch["attention_mask"].bool()
 
         def objective(delta: torch.Tensor | None, with_extras: bool, sync: bool,
                       step: int = i, batch: dict[str, torch.Tensor] = batch,
-                      examples: list[PairExample] = examples, y: torch.Tensor = y,
+                      examples: list[Any] = examples, y: torch.Tensor = y,
                       mask: torch.Tensor = mask) -> tuple[torch.Tensor, torch.Tensor]:
             with contextlib.nullcontext() if sync else accelerator.no_sync(model_p), \
                     torch.autocast(device.type, dtype=amp_dtype or torch.float32,
@@ -374,7 +471,7 @@ def finetune(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, train: 
                     logits = forward(batch, e if delta is None else e + delta)
                 else:
                     logits = forward(batch)
-                task = cross_entropy(logits.float(), y)
+                loss = task.loss(logits.float(), y)
                 extra = torch.zeros((), device=device)
                 if with_extras:
                     ctx = StepContext(step=step, examples=examples, batch=batch, labels=y,
@@ -385,7 +482,7 @@ def finetune(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, train: 
                         term = r.loss(ctx)
                         if term is not None:
                             extra = extra + term
-            return task, extra
+            return loss, extra
 
         def backward(loss: torch.Tensor, step: int = i) -> None:
             val = float(loss.detach())
@@ -401,9 +498,9 @@ def finetune(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, train: 
                                                                     embed_layer.embedding_dim)),
                                        backward, noise_gen, first, embed_layer.weight.dtype)
         else:
-            task, extra = objective(None, True, True)
-            step_loss = (task + extra).detach()
-            backward(task + extra)
+            loss, extra = objective(None, True, True)
+            step_loss = (loss + extra).detach()
+            backward(loss + extra)
         if scaler is not None:
             scaler.unscale_(opt_p)
         if config.max_grad_norm > 0:
