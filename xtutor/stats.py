@@ -94,7 +94,9 @@ class PairedComparison:
     is the same non-zero number: the t statistic is undefined without variance); ``n`` is the
     number of independent units the interval used (clusters, e.g. seeds, for the bootstrap);
     ``wins`` counts units where the treatment is higher; ``n_units`` is the number of paired
-    units (defaults to ``n``; larger than ``n`` when several units share a cluster).
+    units (defaults to ``n``; larger than ``n`` when several units share a cluster); ``sd`` is
+    the standard deviation of the ``n`` independent differences (NaN when unknown), from which
+    :func:`detectable_effect` gives the design's power.
     """
 
     mean: float
@@ -104,6 +106,7 @@ class PairedComparison:
     n: int
     wins: int
     n_units: int | None = None
+    sd: float = math.nan
 
     def __post_init__(self) -> None:
         if self.n_units is None:
@@ -260,7 +263,9 @@ def paired_difference(df: pd.DataFrame, column: str, treatment: str, control: st
         n = int(means.size)
     if bounds is not None and not math.isnan(lo):
         lo, hi = max(lo, bounds[0]), min(hi, bounds[1])
-    return PairedComparison(m, lo, hi, p, n, wins, int(d.size))
+    used = units if interval == "t" else means
+    sd = float(np.std(used, ddof=1)) if used.size > 1 else math.nan
+    return PairedComparison(m, lo, hi, p, n, wins, int(d.size), sd)
 
 
 _BOOTSTRAP_METHODS = {"percentile": "percentile", "bca": "BCa"}

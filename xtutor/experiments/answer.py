@@ -37,7 +37,6 @@ Example:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -121,7 +120,7 @@ def answer_effects(df: pd.DataFrame, *, seed: int = 0, alpha: float = 0.05) -> p
             r = compare(df, c.quantity, c.treatment, c.control, seed=seed, seed_units=True)
         except ValueError:  # the quantity exists for other methods only
             continue
-        sd = _seed_sd(df, c)
+        sd = r.sd
         rows.append({"part": c.part, "question": c.question, "comparison": c.label,
                      "quantity": c.quantity, "mean": r.mean, "ci_low": r.ci_low,
                      "ci_high": r.ci_high, "p_value": r.p_value, "n": r.n, "sd": sd})
@@ -135,17 +134,6 @@ def answer_effects(df: pd.DataFrame, *, seed: int = 0, alpha: float = 0.05) -> p
     out["verdict"] = [verdict(m, q, alpha) for m, q in zip(out["mean"], out.p_adjusted,
                                                            strict=True)]
     return out.drop(columns="sd")
-
-
-def _seed_sd(df: pd.DataFrame, c: Comparison) -> float:
-    """Standard deviation over seeds of the per-seed differences of comparison ``c``."""
-    from xtutor.experiments.grid_analysis import grid_scores
-
-    sc = grid_scores(df)
-    sc = sc[sc.quantity == c.quantity].assign(method=lambda x: x.alignment + "/" + x.finetune)
-    wide = sc.pivot_table(index="seed", columns="method", values="value")
-    d = (wide[c.treatment] - wide[c.control]).dropna()
-    return float(d.std(ddof=1)) if len(d) > 1 else math.nan
 
 
 def answer_table(settings: Mapping[str, pd.DataFrame], *, seed: int = 0) -> pd.DataFrame:

@@ -158,12 +158,41 @@ def verdict(mean: float, p_adjusted: float, alpha: float = 0.05) -> str:
     return "significantly higher than" if mean > 0 else "significantly lower than"
 
 
-def effects_frame(comparisons: Mapping[str, PairedComparison]) -> pd.DataFrame:
+def effects_frame(comparisons: Mapping[str, PairedComparison], adjust: str | None = None,
+                  alpha: float = 0.05) -> pd.DataFrame:
     """One row per named comparison: mean difference, 95% interval, p-value, units, wins and
-    the verdict in words (for tables and :func:`xtutor.plots.effects_plot`)."""
-    return pd.DataFrame([{"label": k, "mean": c.mean, "ci_low": c.ci_low, "ci_high": c.ci_high,
-                          "p_value": c.p_value, "n": c.n, "wins": c.wins,
-                          "verdict": c.verdict} for k, c in comparisons.items()])
+    the verdict in words (for tables and :func:`xtutor.plots.effects_plot`).
+
+    Without ``adjust`` the verdict is each comparison's own (:attr:`PairedComparison.verdict`:
+    the interval excludes zero). With ``adjust="holm"`` (or ``"bh"``) the comparisons given are
+    one **family**: ``p_adjusted`` is added (:func:`xtutor.stats.adjust_pvalues`), the verdict
+    is decided on it (:func:`verdict`), and ``mde`` is the smallest effect the design detects
+    with 80% power at ``alpha`` / family size (:func:`xtutor.stats.detectable_effect`), the
+    yardstick for a "not significant".
+
+    Example:
+        >>> from xtutor.stats import PairedComparison
+        >>> fx = effects_frame({"a": PairedComparison(.1, .05, .15, .01, 5, 5, sd=.02),
+        ...                     "b": PairedComparison(.1, .01, .19, .04, 5, 4, sd=.05)},
+        ...                    adjust="holm")
+        >>> fx.p_adjusted.round(2).tolist(), fx.verdict.tolist()
+        ([0.02, 0.04], ['significantly higher than', 'significantly higher than'])
+    """
+    from xtutor.stats import adjust_pvalues, detectable_effect
+
+    out = pd.DataFrame([{"label": k, "mean": c.mean, "ci_low": c.ci_low, "ci_high": c.ci_high,
+                         "p_value": c.p_value, "n": c.n, "n_units": c.n_units, "wins": c.wins,
+                         "verdict": c.verdict, "sd": c.sd} for k, c in comparisons.items()],
+                       columns=["label", "mean", "ci_low", "ci_high", "p_value", "n", "n_units",
+                                "wins", "verdict", "sd"])
+    if adjust is None:
+        return out.drop(columns=["n_units", "sd"])
+    out["p_adjusted"] = adjust_pvalues(out.p_value.to_numpy(), adjust) if len(out) else []
+    out["verdict"] = [verdict(m, q, alpha) for m, q in zip(out["mean"], out.p_adjusted,
+                                                           strict=True)]
+    level = alpha / max(1, len(out))
+    out["mde"] = [detectable_effect(sd, n, level) for sd, n in zip(out.sd, out.n, strict=True)]
+    return out.drop(columns="sd")
 
 
 def summary_table(df: pd.DataFrame) -> pd.DataFrame:
