@@ -190,6 +190,23 @@ def find_config(name: str) -> Path:
     return path
 
 
+def find_ledger(name: str) -> Path:
+    """The folder ``data/ledgers/<name>`` of the xtutor checkout (committed result ledgers, for
+    the chapters). It may be a run in progress (cells but no ``results.jsonl`` yet).
+
+    Example:
+        >>> find_ledger("grid_toy").name
+        'grid_toy'
+    """
+    root = Path(__file__).resolve().parent.parent / "data" / "ledgers"
+    path = root / name
+    if not path.is_dir():
+        have = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+        raise FileNotFoundError(f"no ledger {name!r} in {root} (a clone of the repository has "
+                                f"them; `pip install` alone does not); ledgers: {have}")
+    return path
+
+
 def cell_hash(kind: Kind, settings: Any) -> str:
     """Hash of every setting that changes a cell's numbers (not the axes, which only choose
     cells, and not the volatile settings).
