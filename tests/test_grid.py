@@ -195,7 +195,7 @@ def test_xnli_grid_real_ledger_settings_smoke(tmp_path: Path) -> None:
          "attacks": ["word_substitution", "code_switch"], "data_dir": str(root),
          "save_encoders": False, "precision": "bf16", "finetune_precision": "bf16",
          "freeze_embeddings": True, "query_budget": 5, "attack_sides": "hypothesis",
-         "protect_labels": True, "retrieval_after": True}
+         "protect_labels": True, "retrieval_after": True, "n_examples": 2}
     res = run_grid(s, tmp_path, show_progress=False)
     df = res.frame()
     assert sorted(set(zip(df.seed, df.method, strict=True))) == [
@@ -208,6 +208,15 @@ def test_xnli_grid_real_ledger_settings_smoke(tmp_path: Path) -> None:
                                                                  "code_switch"}
     q = att[att.metric == "queries_per_example"].value
     assert (q <= 5 + 2).all()  # budget + clean query + final re-score
+    from xtutor.experiments.grid import read_examples
+
+    ex = read_examples(tmp_path)
+    won = att[att.metric == "succeeded"].value  # one row per (seed, method, attack)
+    assert len(ex) == sum(min(int(w), 2) for w in won)
+    if len(ex):  # every kept example is a changed hypothesis in the attacked language
+        assert set(ex.language) == {"es"}
+        assert (ex.hypothesis != ex.adversarial_hypothesis).all()
+        assert (ex.premise == ex.adversarial_premise).all()  # attack_sides: hypothesis
     with pytest.raises(ValueError, match="setup 'xnli' only"):
         GridSettings.from_settings({"precision": "bf16"})
     with pytest.raises(ValueError, match="alignment_seeds"):

@@ -123,7 +123,7 @@ def grid_kind(grid: Any) -> Kind:
     """The grid's :class:`Kind` (its axes are the seeds, alignments, fine-tunings, controls)."""
     return Kind("grid", grid.GridSettings, grid.grid_cells, grid.run_cell,
                 axes=("seeds", "alignments", "finetunes", "controls", "alignment_seeds"),
-                volatile=("save_encoders",),
+                volatile=("save_encoders", "n_examples"),
                 added=("precision", "finetune_precision", "freeze_embeddings", "query_budget",
                        "protect_labels", "retrieval_after", "attack_sides",
                        "attack_languages", "xnli_source"),

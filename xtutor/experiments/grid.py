@@ -142,6 +142,8 @@ class GridSettings:
         query_budget: victim queries per attacked example and attack (None: no cap).
         attack_sides: which side of a pair the text attacks may edit (``both``, ``premise``,
             ``hypothesis``). attack_languages: languages attacked (xnli; None: all).
+        n_examples: successful adversarial pairs kept per cell, language and attack, written to
+            ``out/examples/`` beside the cells (for a chapter to show; changes no record).
         protect_labels: attacks leave negation words, numbers and names alone (xnli only;
             :func:`xtutor.attacks.protect.label_protection`).
         retrieval_after: also measure retrieval with each fine-tuned encoder (xnli only): does
@@ -192,6 +194,7 @@ class GridSettings:
     retrieval_after: bool = False
     attack_sides: str = "both"
     attack_languages: tuple[str, ...] | None = None
+    n_examples: int = 0
     xnli_source: str = "local"
 
     def __post_init__(self) -> None:
@@ -269,6 +272,8 @@ class GridSettings:
                 raise ValueError(f"grid setting 'languages': {off_hub} are not on the Hub "
                                  f"({XNLI_HUB_ID}) that xnli_source 'hub' reads; its "
                                  f"languages are {list(XNLI_LANGUAGES)}")
+        if int(self.n_examples) < 0:
+            raise ValueError(f"grid setting 'n_examples' must be >= 0, got {self.n_examples}")
         for name in ("align_steps", "align_pairs", "n_attack", "n_eval_pairs", "aer_pairs",
                      "probe_per_language", "max_candidates", "beam_width", "pgd_steps"):
             if int(getattr(self, name)) < 1:
@@ -420,7 +425,7 @@ def run_cell(s: GridSettings, cell: Cell, ctx: Any) -> list[Record]:
         attack = AttackConfig(attacks=s.attacks, max_word_fraction=s.max_word_fraction,
                               max_candidates=s.max_candidates, beam_width=s.beam_width,
                               pgd_steps=s.pgd_steps, pgd_epsilon=s.pgd_epsilon,
-                              max_length=setup.max_length, n_examples=0,
+                              max_length=setup.max_length, n_examples=s.n_examples,
                               query_budget=s.query_budget, precision=setup.precision,
                               sides=s.attack_sides)
     n_attack = s.n_attack if s.setup == "toy" else XNLI_GRID_PROFILES[s.profile].attack
@@ -431,7 +436,45 @@ def run_cell(s: GridSettings, cell: Cell, ctx: Any) -> list[Record]:
     records = res.records
     if s.retrieval_after and not cell.is_control:  # alignment after English fine-tuning
         records += setup.alignment_records(res.classifier, tok, cell.method, KIND)
+    if res.examples:  # a few successful adversarial pairs per language and attack, to show
+        write_examples(ctx.out, cell, ctx.cell_hash, res.examples)
     return records
+
+
+def write_examples(out: Path, cell: Cell, h: str, examples: list[dict[str, Any]]) -> Path:
+    """Write a cell's adversarial examples to ``out/examples/<cell>.<hash>.jsonl`` (atomic;
+    beside the cell's records, not part of them: ``xtutor verify`` compares records only).
+
+    Example:
+        >>> import tempfile
+        >>> d = Path(tempfile.mkdtemp())
+        >>> write_examples(d, Cell(0, "none", "plain"), "abc", [{"attack": "char_noise"}]).name
+        'seed0__none__plain.abc.jsonl'
+    """
+    import json
+
+    from xtutor.io import atomic_write_text
+
+    path = Path(out) / "examples" / f"{cell.name}.{h}.jsonl"
+    rows = [{"seed": cell.seed, "method": cell.method, **e} for e in examples]
+    atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    return path
+
+
+def read_examples(out: str | Path) -> pd.DataFrame:
+    """Every adversarial example a grid run kept (``out/examples/*.jsonl``) as one frame
+    (empty when none were kept).
+
+    Example:
+        >>> import tempfile
+        >>> read_examples(tempfile.mkdtemp()).empty
+        True
+    """
+    import json
+
+    rows = [json.loads(line) for f in sorted((Path(out) / "examples").glob("*.jsonl"))
+            for line in f.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return pd.DataFrame(rows)
 
 
 def summarize(s: GridSettings, records: list[Record], out: Path) -> str:
@@ -488,4 +531,5 @@ def remove_encoders(out_dir: str | Path) -> None:
 
 __all__ = ["ALIGNMENTS", "CONTROLS", "FINETUNES", "Cell", "GridResult", "GridSettings",
            "compare", "effects_frame", "grid_cells", "grid_frame", "grid_scores", "grid_setup",
+           "read_examples", "write_examples",
            "remove_encoders", "run_cell", "run_grid", "summarize", "summary_table"]
