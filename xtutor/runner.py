@@ -110,6 +110,32 @@ class WholeRun:
         return self.name
 
 
+@dataclass(frozen=True)
+class SeedMethodCell:
+    """A cell of one seed and one fine-tuning method (the ``udpos`` and ``xnli_ood`` kinds).
+
+    ``shared_seed``: the cells of one seed form one shard group (they share something costly
+    to rebuild); otherwise every cell is its own group, so ``--shard`` balances cells.
+
+    Example:
+        >>> c = SeedMethodCell(1, "free")
+        >>> c.name, c.group, SeedMethodCell(1, "free", shared_seed=False).group
+        ('seed1__free', 'seed1', 'seed1__free')
+    """
+
+    seed: int
+    method: str
+    shared_seed: bool = True
+
+    @property
+    def name(self) -> str:
+        return f"seed{self.seed}__{self.method}"
+
+    @property
+    def group(self) -> str:
+        return f"seed{self.seed}" if self.shared_seed else self.name
+
+
 def _kinds() -> dict[str, Kind]:
     from xtutor import lab
     from xtutor.experiments import adversarial, grid, robust, tatoeba, udpos, xnli_ood

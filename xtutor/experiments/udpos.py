@@ -62,6 +62,7 @@ from xtutor.regularizers.factory import (
     RegularizerSettings,
 )
 from xtutor.results import Record
+from xtutor.runner import SeedMethodCell
 from xtutor.training.classify import FinetuneConfig
 
 KIND = "udpos"
@@ -221,20 +222,8 @@ class UdposSettings:
         return TokenAttackConfig(self.attack_fraction, self.attack_tries, seed)
 
 
-@dataclass(frozen=True)
-class UdposCell:
-    """One (seed, method) run."""
-
-    seed: int
-    method: str
-
-    @property
-    def name(self) -> str:
-        return f"seed{self.seed}__{self.method}"
-
-    @property
-    def group(self) -> str:
-        return f"seed{self.seed}"
+#: One (seed, method) run; the cells of a seed share its data split (one shard group).
+UdposCell = SeedMethodCell
 
 
 def udpos_cells(s: UdposSettings) -> list[UdposCell]:

@@ -67,6 +67,7 @@ from xtutor.experiments.unit import run_unit
 from xtutor.experiments.xnli_setup import XnliSetup, XnliSizes
 from xtutor.regularizers.factory import METHODS, NEEDS_DICTIONARIES, RegularizerSettings
 from xtutor.results import Record
+from xtutor.runner import SeedMethodCell
 
 KIND = "xnli_ood"
 #: Languages whose local XNLI files carry genres (English from ``my.genre.*``).
@@ -190,21 +191,12 @@ class XnliOodSettings:
 
 
 @dataclass(frozen=True)
-class XnliOodCell:
-    """One (seed, method) run: fine-tune, then evaluate every genre in every language."""
+class XnliOodCell(SeedMethodCell):
+    """One (seed, method) run: fine-tune, then evaluate every genre in every language. Each
+    cell is its own shard group: cells share only the encoder as shipped (loaded in seconds),
+    so ``--shard`` balances cells, not seeds."""
 
-    seed: int
-    method: str
-
-    @property
-    def name(self) -> str:
-        return f"seed{self.seed}__{self.method}"
-
-    @property
-    def group(self) -> str:
-        """Each cell its own shard group: cells share only the encoder as shipped (loaded
-        in seconds), so ``--shard`` balances cells, not seeds."""
-        return self.name
+    shared_seed: bool = False
 
 
 def xnli_ood_cells(s: XnliOodSettings) -> list[XnliOodCell]:
