@@ -29,7 +29,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from xtutor.alignment import retrieval_accuracy
 from xtutor.encode import base_encoder, encode_layers
 from xtutor.models import toy_encoder
-from xtutor.reproducibility import config_hash, provenance, set_seed
+from xtutor.reproducibility import config_hash, provenance, set_seed, torch_threads
 from xtutor.results import Record, stamp, write_records
 from xtutor.toyworld import ToyWorld, WorldConfig
 from xtutor.training import FinetuneConfig, MLMConfig, pretrain_mlm
@@ -162,7 +162,10 @@ def pretrain_toy_encoder(cfg: LabConfig, world: ToyWorld | None = None,
                          ) -> tuple[PreTrainedModel, PreTrainedTokenizerBase, list[float]]:
     """A toy encoder pretrained with MLM on monolingual text of every language of ``world``.
 
-    Returns ``(model, tokenizer, loss_curve)``.
+    Returns ``(model, tokenizer, loss_curve)``. Pretraining runs on one torch thread whatever
+    the caller's setting: CPU results are bit-exact for one thread count only, and the encoders
+    are cached and shared by the chapters, the grid and ``xtutor verify`` (two thread counts
+    gave two different encoders, and with them different fine-tuned accuracies).
 
     Example:
         >>> m, t, losses = pretrain_toy_encoder(LabConfig.preset("tiny"), show_progress=False)
@@ -176,7 +179,8 @@ def pretrain_toy_encoder(cfg: LabConfig, world: ToyWorld | None = None,
                              seed=cfg.seed)
     texts = [s for lang in world.languages
              for s in world.corpus(lang, cfg.corpus_per_language, seed=cfg.seed)]
-    losses = pretrain_mlm(model, tok, texts, cfg.mlm, show_progress=show_progress)
+    with torch_threads(1):
+        losses = pretrain_mlm(model, tok, texts, cfg.mlm, show_progress=show_progress)
     return model, tok, losses
 
 

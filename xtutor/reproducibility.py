@@ -109,6 +109,32 @@ def _file_digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+@contextlib.contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    """Run the block with ``n`` intra-op torch threads, restoring the previous count after.
+
+    CPU results are bit-exact for one thread count only; artefacts that are cached and shared
+    (the toy encoders) are made with a fixed count so that they do not depend on the caller.
+
+    Example:
+        >>> import torch
+        >>> before = torch.get_num_threads()
+        >>> with torch_threads(1):
+        ...     torch.get_num_threads()
+        1
+        >>> torch.get_num_threads() == before
+        True
+    """
+    if not isinstance(n, int) or n < 1:
+        raise ValueError(f"torch_threads: n must be a positive int, got {n!r}")
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def code_fingerprint(*modules: ModuleType | str) -> str:
     """A short hash (8 hex digits) of the source files of ``modules`` (objects or dotted names).
 
