@@ -231,3 +231,26 @@ def test_e5_default_cache_is_the_profiles_cache_dir(tmp_path, monkeypatch) -> No
     monkeypatch.setattr(e5, "_is_current", lambda path: True)
     monkeypatch.setenv("XTUTOR_CACHE", str(tmp_path / "c"))
     assert e5.e5_small_offline_path().parent == cache_dir() == tmp_path / "c"
+
+
+def test_toy_pretraining_does_not_depend_on_the_callers_thread_count() -> None:
+    """Cached toy encoders are shared by the chapters, the grid and `xtutor verify`: the first
+    caller's thread count must not decide their weights (it did: 1 and 2 threads gave two
+    different encoders of the same config)."""
+    import torch
+
+    from xtutor.lab import LabConfig, pretrain_toy_encoder
+
+    cfg = LabConfig.preset("tiny")
+    weights = []
+    before = torch.get_num_threads()
+    try:
+        for n in (1, 2):
+            torch.set_num_threads(n)
+            model, _, _ = pretrain_toy_encoder(cfg, show_progress=False)
+            weights.append({k: v.clone() for k, v in model.state_dict().items()})
+            assert torch.get_num_threads() == n  # the caller's setting is restored
+    finally:
+        torch.set_num_threads(before)
+    assert weights[0].keys() == weights[1].keys()
+    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
