@@ -166,10 +166,14 @@ def test_substitution_bounds_by_hand():
 def test_substitution_certificate_known_answers():
     ds = PairDataset("t", ("x", "y"), [PairExample("a d d", "a d", 0, "en", "en")])
     closed = {"a": ["b"], "b": ["a"]}
-    v = Victim.from_function(constant(0), ("x", "y"), batch_size=64)
+    v = Victim.from_function(constant(0), ("x", "y"), batch_size=64, cache=False)
     [c] = certify_substitution(v, ds, closed, SubstitutionSmoothing(n0=10, n=200))
     assert c.prediction == 0 and c.radius == 2.0  # both "a" certified; "d" cannot be attacked
     assert v.forward_calls == 1 + math.ceil(200 / 64)  # batched sampling
+    # with the victim's cache the 4 distinct substitutions are scored once: same certificate
+    cached = Victim.from_function(constant(0), ("x", "y"), batch_size=64)
+    assert certify_substitution(cached, ds, closed, SubstitutionSmoothing(n0=10, n=200)) == [c]
+    assert cached.queries == v.queries and cached.forward_calls <= 2 < v.forward_calls
     open_ = {"d": ["e"]}  # Delta_1 = 1/2 > p_A_lower - 0.5: nothing certified beyond 0 words
     [c] = certify_substitution(Victim.from_function(constant(0), ("x", "y")), ds, open_,
                                SubstitutionSmoothing(n0=10, n=200))
