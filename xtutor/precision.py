@@ -29,6 +29,27 @@ import torch
 
 #: Precisions the inference functions accept.
 PRECISIONS: tuple[str, ...] = ("fp32", "bf16", "fp16", "auto")
+#: Numeric precisions of fine-tuning (:class:`xtutor.training.FinetuneConfig`): ``fp32``;
+#: ``bf16`` autocast (CPU with AVX-512 BF16 / AMX, or a GPU); ``fp16`` autocast with loss
+#: scaling (GPU only). Weights and optimiser state stay fp32 in every case.
+TRAIN_PRECISIONS: tuple[str, ...] = ("fp32", "bf16", "fp16")
+
+
+def check_precision_settings(kind: str, precision: str, finetune_precision: str) -> None:
+    """Refuse an experiment's ``precision`` (inference, :data:`PRECISIONS`) or
+    ``finetune_precision`` (:data:`TRAIN_PRECISIONS`) with a message naming the setting.
+
+    Example:
+        >>> check_precision_settings("grid", "bf16", "auto")
+        Traceback (most recent call last):
+        ...
+        ValueError: grid setting 'finetune_precision' must be one of ['fp32', 'bf16', 'fp16'], got 'auto'
+    """  # noqa: E501
+    for name, value, allowed in (("precision", precision, PRECISIONS),
+                                 ("finetune_precision", finetune_precision, TRAIN_PRECISIONS)):
+        if value not in allowed:
+            raise ValueError(f"{kind} setting {name!r} must be one of {list(allowed)}, got "
+                             f"{value!r}")
 _DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 

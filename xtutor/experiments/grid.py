@@ -217,12 +217,9 @@ class GridSettings:
             if extra:
                 raise ValueError(f"grid setting 'alignment_seeds' must be a subset of 'seeds' "
                                  f"{list(self.seeds)}, got {extra}")
-        from xtutor.precision import PRECISIONS
+        from xtutor.precision import check_precision_settings
 
-        for name in ("precision", "finetune_precision"):
-            if getattr(self, name) not in PRECISIONS:
-                raise ValueError(f"grid setting {name!r} must be one of {list(PRECISIONS)}, "
-                                 f"got {getattr(self, name)!r}")
+        check_precision_settings("grid", self.precision, self.finetune_precision)
         from xtutor.attacks.constraints import SIDES
 
         if self.attack_sides not in SIDES:

@@ -129,8 +129,7 @@ class UdposSettings:
     data_dir: str | None = None
 
     def __post_init__(self) -> None:
-        from xtutor.precision import PRECISIONS
-        from xtutor.training.classify import PRECISIONS as TRAIN_PRECISIONS
+        from xtutor.precision import check_precision_settings
 
         if isinstance(self.robust, Mapping):  # a plain mapping in Python code
             object.__setattr__(self, "robust", RegularizerSettings(**self.robust))
@@ -183,11 +182,7 @@ class UdposSettings:
                 raise ValueError(f"udpos setting {name!r} must be >= 1, got {v}")
         if self.max_length < 8:
             raise ValueError(f"udpos setting 'max_length' must be >= 8, got {self.max_length}")
-        for name, allowed in (("precision", PRECISIONS),
-                              ("finetune_precision", TRAIN_PRECISIONS)):
-            if getattr(self, name) not in allowed:
-                raise ValueError(f"udpos setting {name!r} must be one of {list(allowed)}, "
-                                 f"got {getattr(self, name)!r}")
+        check_precision_settings("udpos", self.precision, self.finetune_precision)
         if not self.lr > 0 or not self.epochs > 0:
             raise ValueError(f"udpos settings 'lr' and 'epochs' must be positive, got "
                              f"{self.lr}, {self.epochs}")

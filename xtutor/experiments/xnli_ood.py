@@ -128,8 +128,7 @@ class XnliOodSettings:
 
     def __post_init__(self) -> None:
         from xtutor.data.xnli import XNLI_LANGUAGES, XNLI_LOCAL_ONLY_LANGUAGES
-        from xtutor.precision import PRECISIONS
-        from xtutor.training.classify import PRECISIONS as TRAIN_PRECISIONS
+        from xtutor.precision import check_precision_settings
 
         if isinstance(self.robust, Mapping):  # a plain mapping in Python code
             object.__setattr__(self, "robust", RegularizerSettings(**self.robust))
@@ -169,12 +168,7 @@ class XnliOodSettings:
         if self.batch_size < 1 or self.max_length < 8:
             raise ValueError(f"xnli_ood settings 'batch_size' (>= 1) and 'max_length' (>= 8): "
                              f"got {self.batch_size}, {self.max_length}")
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"xnli_ood setting 'precision' must be one of {list(PRECISIONS)}, "
-                             f"got {self.precision!r}")
-        if self.finetune_precision not in TRAIN_PRECISIONS:
-            raise ValueError(f"xnli_ood setting 'finetune_precision' must be one of "
-                             f"{list(TRAIN_PRECISIONS)}, got {self.finetune_precision!r}")
+        check_precision_settings("xnli_ood", self.precision, self.finetune_precision)
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any] | None) -> XnliOodSettings:
