@@ -16,7 +16,6 @@ from typing import Any
 
 import torch
 from accelerate import Accelerator
-from tqdm.auto import tqdm
 from transformers import (
     AutoModelForSequenceClassification,
     PreTrainedModel,
@@ -25,16 +24,16 @@ from transformers import (
 
 from xtutor.data.types import PairDataset, PairExample
 from xtutor.encode import base_encoder
+from xtutor.precision import TRAIN_PRECISIONS
+from xtutor.progress import progress
 from xtutor.regularizers.adversarial import AdversarialTraining
 from xtutor.regularizers.base import Regularizer, StepContext, cross_entropy, token_mask
 from xtutor.reproducibility import config_hash, set_seed
 from xtutor.training.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from xtutor.training.loop import NonFiniteLossError, make_optimizer
 
-#: Numeric precisions of fine-tuning: ``fp32``; ``bf16`` autocast (CPU with AVX-512 BF16 /
-#: AMX, or a GPU); ``fp16`` autocast with loss scaling (GPU only). Weights and optimiser state
-#: stay fp32 in every case.
-PRECISIONS: tuple[str, ...] = ("fp32", "bf16", "fp16")
+#: Numeric precisions of fine-tuning (:data:`xtutor.precision.TRAIN_PRECISIONS`).
+PRECISIONS: tuple[str, ...] = TRAIN_PRECISIONS
 
 
 @dataclass(frozen=True)
@@ -97,6 +96,31 @@ def classifier_from_encoder(model: PreTrainedModel, label_names: tuple[str, ...]
         'contradiction'
     """
     return head_from_encoder(model, label_names, AutoModelForSequenceClassification, seed)
+
+
+def head_for_training(model: PreTrainedModel, label_names: Sequence[str], auto_class: Any,
+                      seed: int = 0) -> PreTrainedModel:
+    """The model to fine-tune: a copy of ``model`` when it already is an ``auto_class`` model
+    over ``label_names`` (label order checked: continue training it), else a new seeded head
+    on its encoder (:func:`head_from_encoder`).
+
+    Example:
+        >>> from transformers import AutoModelForSequenceClassification as Auto
+        >>> from xtutor.toyworld import ToyWorld, WorldConfig
+        >>> from xtutor.models import toy_encoder
+        >>> enc, _ = toy_encoder(ToyWorld(WorldConfig(n_languages=1)), layers=1, hidden=16)
+        >>> clf = head_for_training(enc, ("a", "b"), Auto)
+        >>> head_for_training(clf, ("a", "b"), Auto) is not clf  # a copy, same weights
+        True
+    """
+    from xtutor.data.types import check_label_order
+
+    suffix = auto_class.__name__.removeprefix("AutoModel")  # e.g. "ForSequenceClassification"
+    if getattr(model.config, "num_labels", None) == len(label_names) and \
+            type(model).__name__.endswith(suffix):
+        check_label_order(model.config.id2label, tuple(label_names))
+        return copy.deepcopy(model)
+    return head_from_encoder(model, tuple(label_names), auto_class, seed)
 
 
 def head_from_encoder(model: PreTrainedModel, label_names: tuple[str, ...] | list[str],
@@ -329,17 +353,11 @@ def finetune(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, train: 
         >>> len(losses)
         5
     """
-    from xtutor.data.types import check_label_order
-
     config, regs = check_finetune_arguments(config, regularizers, checkpoint_dir,
                                             checkpoint_every)
     set_seed(config.seed)
-    if getattr(model.config, "num_labels", None) == len(train.label_names) and \
-            type(model).__name__.endswith("ForSequenceClassification"):
-        check_label_order(model.config.id2label, train.label_names)
-        clf = copy.deepcopy(model)
-    else:
-        clf = classifier_from_encoder(model, train.label_names, seed=config.seed)
+    clf = head_for_training(model, train.label_names, AutoModelForSequenceClassification,
+                            seed=config.seed)
     return train_classifier(clf, tokenizer, pair_task(tokenizer, train, config.max_length),
                             config, regs, show_progress=show_progress,
                             checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every,
@@ -440,8 +458,8 @@ def train_classifier(clf: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, t
             "regularizers": [r.state_dict() for r in regs]})
 
     model_p.train()
-    bar = tqdm(range(start, total), desc=desc, leave=False,
-               disable=not (show_progress and accelerator.is_local_main_process))
+    bar = progress(range(start, total), desc=desc, leave=False,
+               show=show_progress and accelerator.is_local_main_process)
     for i in bar:
         idx, first = sampler.next()
         local = idx[rank::world] or idx[:1]

@@ -25,7 +25,6 @@ Example:
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import os
 from collections.abc import Sequence
@@ -35,7 +34,6 @@ import numpy as np
 import torch
 from accelerate import Accelerator
 from torch.nn import functional as F
-from tqdm.auto import tqdm
 from transformers import (
     AutoModelForTokenClassification,
     PreTrainedModel,
@@ -45,12 +43,14 @@ from transformers import (
 from xtutor.data.tokens import TokenDataset, TokenSentence
 from xtutor.data.types import check_label_order
 from xtutor.precision import autocast
+from xtutor.progress import progress
 from xtutor.regularizers.base import Regularizer
 from xtutor.reproducibility import set_seed
 from xtutor.training.classify import (
     FinetuneConfig,
     TrainTask,
     check_finetune_arguments,
+    head_for_training,
     head_from_encoder,
     train_classifier,
 )
@@ -245,12 +245,8 @@ def finetune_tokens(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
                                             checkpoint_every)
     check_token_regularizers(regs, data.task)
     set_seed(config.seed)
-    if getattr(model.config, "num_labels", None) == len(data.tag_names) and \
-            type(model).__name__.endswith("ForTokenClassification"):
-        check_label_order(model.config.id2label, data.tag_names)
-        tagger = copy.deepcopy(model)
-    else:
-        tagger = tagger_from_encoder(model, data.tag_names, seed=config.seed)
+    tagger = head_for_training(model, data.tag_names, AutoModelForTokenClassification,
+                               seed=config.seed)
     return train_classifier(tagger, tokenizer, token_task(tokenizer, data, config.max_length),
                             config, regs, show_progress=show_progress,
                             checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every,
@@ -293,8 +289,8 @@ def predict_tokens(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
     model.eval()
     try:
         with torch.inference_mode(), autocast(precision, device):
-            for s in tqdm(range(0, len(order), batch_size), desc="tag", leave=False,
-                          disable=not show_progress):
+            for s in progress(range(0, len(order), batch_size), desc="tag", leave=False,
+                          show=show_progress):
                 idx = order[s:s + batch_size]
                 enc = encode_words(tokenizer, [sentences[i] for i in idx], max_length,
                                    padding=True, return_tensors="pt")
