@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -50,6 +51,16 @@ def test_stored_outputs_are_complete_and_error_free(name: str) -> None:
     assert not errors, f"{name}: stored error output {errors[0].get('ename')}"
     assert any("image/png" in o.get("data", {}) for c in code for o in c.get("outputs", [])), \
         f"{name}: no figure in the stored outputs"
+    # readers see the stored outputs: no progress bars or warnings (stderr), no machine paths,
+    # no revision of a modified tree (execute with TQDM_DISABLE=1 from a clean checkout)
+    outs = [o for c in code for o in c.get("outputs", [])]
+    stderr = [o for o in outs if o.get("name") == "stderr"]
+    assert not stderr, \
+        f"{name}: {len(stderr)} stderr outputs, e.g. {''.join(stderr[0]['text'])[:80]!r}"
+    text = json.dumps(outs)
+    paths = re.findall(r"(?:/tmp/|/work/|/root/|/home/|/Users/)[^\s\"']*", text)
+    assert not paths, f"{name}: machine paths in stored outputs: {paths[:3]}"
+    assert "+dirty" not in text, f"{name}: a stored output names a modified tree's revision"
 
 
 @pytest.fixture(scope="module")

@@ -21,10 +21,10 @@ from collections.abc import Sequence
 from typing import Literal
 
 import torch
-from tqdm.auto import tqdm
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from xtutor.precision import autocast
+from xtutor.progress import progress
 
 Pooling = Literal["mean", "cls"]
 
@@ -125,7 +125,7 @@ def encode_layers(
     enc_model.eval()
     try:
         with torch.inference_mode(), autocast(precision, device):
-            bar = tqdm(total=len(texts_in), desc="encode", unit="sent", disable=not show_progress)
+            bar = progress(total=len(texts_in), desc="encode", unit="sent", show=show_progress)
             for idx, enc in _batches(tokenizer, texts_in, batch_size, max_length):
                 enc = {k: v.to(device) for k, v in enc.items()}
                 if last_only:

@@ -12,11 +12,11 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from xtutor.data.types import PairDataset, check_label_order
 from xtutor.precision import autocast
+from xtutor.progress import progress
 from xtutor.results import Record
 
 
@@ -39,8 +39,8 @@ def predict_pairs(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, da
     model.eval()
     try:
         with torch.inference_mode(), autocast(precision, device):
-            for s in tqdm(range(0, len(order), batch_size), desc=f"evaluate {data.task}",
-                          disable=not show_progress, leave=False):
+            for s in progress(range(0, len(order), batch_size), desc=f"evaluate {data.task}",
+                          show=show_progress, leave=False):
                 idx = order[s:s + batch_size]
                 enc = tokenizer([data[i].premise for i in idx], [data[i].hypothesis for i in idx],
                                 padding=True, truncation=True, max_length=max_length,

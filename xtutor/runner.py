@@ -42,9 +42,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from tqdm.auto import tqdm
 
 from xtutor.io import atomic_write_text
+from xtutor.progress import progress
 from xtutor.reproducibility import config_hash, deterministic, provenance
 from xtutor.results import Record, read_records, stamp, write_records
 from xtutor.settings import SettingsError, check_settings, settings_dict
@@ -345,8 +345,8 @@ def run_experiment(kind: Kind | str, settings: Any, out_dir: str | Path, *,
     started = datetime.now(timezone.utc)
     t0 = time.perf_counter()
     prov = {"experiment": kind.name, **settings_dict(s)}
-    bar = tqdm(todo, desc=f"{kind.name} ({len(reused)} cells done before)",
-               disable=not show_progress or len(cells) < 2)
+    bar = progress(todo, desc=f"{kind.name} ({len(reused)} cells done before)",
+               show=show_progress and len(cells) >= 2)
     with deterministic():
         for cell in bar:
             bar.set_postfix_str(cell.name)
@@ -512,7 +512,7 @@ def verify_ledger(ledger: str | Path, cells: int | None = None, seed: int = 0,
     try:
         with tempfile.TemporaryDirectory(prefix="xtutor-verify-") as tmp, deterministic():
             ctx = RunContext(Path(tmp), h, None, show_progress)
-            for cell in tqdm(chosen, desc="verify", disable=not show_progress):
+            for cell in progress(chosen, desc="verify", show=show_progress):
                 fresh = kind.run_cell(s, cell, ctx)
                 d, diffs = compare_records(stored[cell.name], fresh, tolerance,
                                            f"{cell.name}: ")

@@ -44,11 +44,11 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
-from tqdm.auto import tqdm
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from xtutor.encode import base_encoder
 from xtutor.precision import autocast
+from xtutor.progress import progress
 from xtutor.word_alignment_methods import (
     ITERMAX_ALPHA,
     METHODS,
@@ -259,7 +259,7 @@ def _word_vectors(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
     try:
         cut_ctx = _run_only_layers(enc_model, k) if len(ks) == 1 else contextlib.nullcontext(False)
         with torch.inference_mode(), cut_ctx as cut, autocast(precision, device):
-            bar = tqdm(total=len(ids), desc="words", unit="sent", disable=not show_progress)
+            bar = progress(total=len(ids), desc="words", unit="sent", show=show_progress)
             for s in range(0, len(order), batch_size):
                 idx = order[s:s + batch_size]
                 t_max = len(ids[idx[0]])

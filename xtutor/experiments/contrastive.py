@@ -29,11 +29,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from xtutor.experiments.encoders import pretrained_toy, toy_alignment_metrics
 from xtutor.lab import LabConfig, zero_shot_nli
+from xtutor.progress import progress
 from xtutor.results import Record
 from xtutor.toyworld import ToyWorld
 from xtutor.training import AlignConfig, align
@@ -200,7 +200,7 @@ def contrastive_study(config: AlignmentStudyConfig | None = None,
     cfg = config or AlignmentStudyConfig()
     records: list[Record] = []
     jobs = [(s, m) for s in cfg.seeds for m in cfg.methods]
-    bar = tqdm(jobs, desc="alignment methods x seeds", disable=not show_progress)
+    bar = progress(jobs, desc="alignment methods x seeds", show=show_progress)
     worlds: dict[int, tuple[LabConfig, ToyWorld, Any, Any]] = {}
     for seed, method in bar:
         bar.set_postfix(seed=seed, method=method)
@@ -237,7 +237,7 @@ def data_curve(config: AlignmentStudyConfig | None = None, method: str = "senten
     records: list[Record] = []
     jobs = [(s, n) for s in cfg.seeds for n in cfg.curve_sizes]
     worlds: dict[int, tuple[LabConfig, ToyWorld, Any, Any]] = {}
-    for seed, n in tqdm(jobs, desc="data curve (seeds x sizes)", disable=not show_progress):
+    for seed, n in progress(jobs, desc="data curve (seeds x sizes)", show=show_progress):
         if seed not in worlds:
             lab = LabConfig.preset(cfg.lab_preset, seed=seed)
             world = ToyWorld(lab.world)

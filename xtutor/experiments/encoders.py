@@ -32,7 +32,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from tqdm.auto import tqdm
 from transformers import (
     AutoModelForMaskedLM,
     AutoTokenizer,
@@ -47,6 +46,7 @@ from xtutor.io import atomic_save_dir
 from xtutor.lab import LabConfig, pretrain_toy_encoder
 from xtutor.models import toy_encoder
 from xtutor.probes import language_id_probe
+from xtutor.progress import progress
 from xtutor.reproducibility import code_fingerprint, config_hash, set_seed
 from xtutor.results import Record
 from xtutor.toyworld import ToyWorld
@@ -274,7 +274,7 @@ def toy_encoder_survey(config: ToySurveyConfig | None = None,
     if not cfg.seeds:
         raise ValueError("ToySurveyConfig.seeds is empty: give at least one seed")
     records: list[Record] = []
-    for seed in tqdm(cfg.seeds, desc="toy encoders (seeds)", disable=not show_progress):
+    for seed in progress(cfg.seeds, desc="toy encoders (seeds)", show=show_progress):
         lab = LabConfig.preset(cfg.lab_preset, seed=seed)
         world = ToyWorld(lab.world)
         models = [("toy-mlm", lambda lab=lab, world=world: pretrained_toy(lab, world, cache_dir))]
@@ -342,7 +342,7 @@ def real_encoder_survey(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBa
     eng_vecs: list[torch.Tensor] = []
     probe_langs: list[str] = []
     probe_vecs: list[torch.Tensor] = []
-    for lang in tqdm(cfg.tatoeba_languages, desc="Tatoeba", disable=not show_progress):
+    for lang in progress(cfg.tatoeba_languages, desc="Tatoeba", show=show_progress):
         pc = load_tatoeba(lang, cfg.tatoeba_dir)
         # one pool per language: the union of every seed's subset, encoded once
         subsets = [np.random.default_rng(s).permutation(len(pc))[:cfg.n_pairs]
@@ -375,7 +375,7 @@ def real_encoder_survey(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBa
                           task="language_id", train_lang="eng", eval_lang="all", metric="",
                           value=0.0, n=len(labels), seed=seed)
             records += _layer_records(base, "lang_id_acc", accs, last)
-    for lang in tqdm(cfg.pud_languages, desc="PUD", disable=not show_progress):
+    for lang in progress(cfg.pud_languages, desc="PUD", show=show_progress):
         pairs = load_pud_parallel("en", lang, cfg.pud_dir)
         subsets = [np.random.default_rng(s).permutation(len(pairs))[:cfg.n_pud]
                    for s in cfg.seeds]

@@ -48,13 +48,13 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from tqdm.auto import tqdm
 
 from xtutor.alignment import retrieval_accuracy
 from xtutor.data.corpora import ParallelCorpus
 from xtutor.data.paths import DATA_DIR_ENV, repo_root, shared_data_dir
 from xtutor.data.tatoeba import load_tatoeba
 from xtutor.e5 import E5_QUERY_PREFIX
+from xtutor.progress import progress
 from xtutor.results import Record
 
 KIND = "tatoeba"
@@ -235,7 +235,7 @@ def tatoeba_records(cfg: TatoebaSettings, show_progress: bool = False,
         encoder = load_encoder(cfg.model)
     model, tokenizer = encoder
     records: list[Record] = []
-    bar = tqdm(cfg.languages, desc="tatoeba", unit="lang", disable=not show_progress)
+    bar = progress(cfg.languages, desc="tatoeba", unit="lang", show=show_progress)
     for lang in bar:
         bar.set_postfix_str(f"{lang} ({len(corpora[lang])} pairs)")
         src, eng = encode_corpus(model, tokenizer, corpora[lang], cfg, show_progress)

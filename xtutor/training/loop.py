@@ -7,7 +7,8 @@ import math
 from collections.abc import Callable
 
 import torch
-from tqdm.auto import tqdm
+
+from xtutor.progress import progress
 
 
 class NonFiniteLossError(RuntimeError):
@@ -53,7 +54,7 @@ def run_steps(model: torch.nn.Module, step_loss: Callable[[int], torch.Tensor], 
         sched.load_state_dict(optimizer_state["scheduler"])
     model.train()
     losses: list[float] = []
-    bar = tqdm(range(start_step, steps), desc=desc, disable=not show_progress, leave=False)
+    bar = progress(range(start_step, steps), desc=desc, show=show_progress, leave=False)
     for i in bar:
         loss = step_loss(i)
         val = float(loss.detach())
