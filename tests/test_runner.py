@@ -210,3 +210,28 @@ def test_committed_ledgers_are_complete() -> None:
         revs = {r.git_rev for r in records}
         assert records and not any(r.endswith("+dirty") or r == "unknown" for r in revs), \
             f"{d}: records from a modified or unknown tree: {sorted(revs)}"
+
+
+def test_verify_a_run_in_progress_against_its_config(tmp_path: Path) -> None:
+    """A long run committed cell by cell is checked against its YAML before it finishes."""
+    cfg = tmp_path / "grid_tiny.yaml"
+    cfg.write_text(yaml.safe_dump({"experiment": "grid", "preset": "tiny", "seeds": [0],
+                                   "alignments": ["none"], "finetunes": ["plain"],
+                                   "controls": [], "attacks": [], "align_steps": 5,
+                                   "align_pairs": 16}))
+    kind, settings = load_config(cfg)
+    out = tmp_path / "run"
+    run_experiment(kind, settings, out, shard=(0, 2), show_progress=False)
+    assert not (out / "config.json").exists()
+    with pytest.raises(FileNotFoundError, match="pass the run's config"):
+        verify_ledger(out)
+    done = sorted(p.name.split(".")[0] for p in (out / "cells").glob("*.jsonl"))
+    rep = verify_ledger(out, config=cfg, names=done[:1])
+    assert rep.ok and rep.checked == done[:1], rep.problems
+    cell_file = next((out / "cells").glob(f"{done[0]}.*.jsonl"))
+    rows = [json.loads(line) for line in cell_file.read_text().splitlines()]
+    rows[0]["value"] += 0.5  # a tampered stored value must be caught
+    cell_file.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert not verify_ledger(out, config=cfg, names=done[:1]).ok
+    with pytest.raises(ValueError, match="not finished cells"):
+        verify_ledger(out, config=cfg, names=["seed9__none__plain"])

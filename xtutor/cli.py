@@ -85,6 +85,10 @@ def run(
 def verify(
     ledger: Annotated[Path, typer.Argument(help="a finished run folder (data/ledgers/NAME)")],
     cells: Annotated[int | None, typer.Option(help="cells to recompute (default: all)")] = None,
+    cell: Annotated[list[str] | None, typer.Option(
+        help="recompute this cell (by name; repeatable) instead of a random sample")] = None,
+    config: Annotated[Path | None, typer.Option(
+        help="a run in progress (no config.json yet): the config it runs")] = None,
     seed: Annotated[int, typer.Option(help="seed of the random choice of cells")] = 0,
     tolerance: Annotated[float, typer.Option(
         help="largest |difference| accepted per value (0: exact)")] = 0.0,
@@ -97,7 +101,8 @@ def verify(
 
     try:
         rep = verify_ledger(ledger, cells=cells, seed=seed, tolerance=tolerance,
-                            show_progress=not quiet, threads=threads)
+                            show_progress=not quiet, threads=threads, config=config,
+                            names=cell or None)
     except (FileNotFoundError, ValueError) as e:
         raise _fail(e) from e
     for line in rep.problems:

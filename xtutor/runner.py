@@ -463,7 +463,8 @@ class VerifyReport:
 
 def verify_ledger(ledger: str | Path, cells: int | None = None, seed: int = 0,
                   tolerance: float = 0.0, show_progress: bool = False,
-                  threads: int | None = None) -> VerifyReport:
+                  threads: int | None = None, config: str | Path | None = None,
+                  names: Sequence[str] | None = None) -> VerifyReport:
     """Recompute ``cells`` randomly chosen finished cells of a run folder (all when ``None``)
     with the current code and compare every record value with the stored one.
 
@@ -474,36 +475,61 @@ def verify_ledger(ledger: str | Path, cells: int | None = None, seed: int = 0,
     ``threads``: torch threads for the recomputation, by default the ledger's own
     (``config.json``): CPU results are bit-exact for the same thread count, not across
     counts.
+
+    A run **in progress** (cells, no ``config.json`` yet) is checked against ``config`` (its
+    YAML): the finished cells must carry that config's hash, and the sample is drawn from
+    them (threads default to 1, as the committed long runs use). ``names`` picks the cells
+    to recompute by name instead of at random.
     """
     ledger = Path(ledger)
     meta_path = ledger / "config.json"
-    if not meta_path.is_file():
-        raise FileNotFoundError(f"{ledger} is not a finished run: no config.json (run "
-                                f"`xtutor run CONFIG --out {ledger}` to the end first)")
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    kind = get_kind(meta.get("experiment"), str(meta_path))
-    s = check_settings(kind.settings, meta.get("settings"), source=f"{meta_path} settings")
-    h = cell_hash(kind, s)
-    all_cells = list(kind.cells(s))
     problems: list[str] = []
-    if h != meta.get("cell_hash"):
-        problems.append(f"{meta_path}: its settings hash to {h}, but the run wrote its cells "
-                        f"under {meta.get('cell_hash')} (a setting was changed after the run)")
-        return VerifyReport([], 0, 0.0, problems)
-    missing = [c.name for c in all_cells if not _cell_path(ledger, c.name, h).is_file()]
-    if missing:
-        return VerifyReport([], 0, 0.0, [f"{ledger}: cells missing: {missing[:5]}"])
+    if meta_path.is_file():
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        kind = get_kind(meta.get("experiment"), str(meta_path))
+        s = check_settings(kind.settings, meta.get("settings"), source=f"{meta_path} settings")
+        h = cell_hash(kind, s)
+        all_cells = list(kind.cells(s))
+        if h != meta.get("cell_hash"):
+            problems.append(f"{meta_path}: its settings hash to {h}, but the run wrote its "
+                            f"cells under {meta.get('cell_hash')} (a setting was changed after "
+                            f"the run)")
+            return VerifyReport([], 0, 0.0, problems)
+        missing = [c.name for c in all_cells if not _cell_path(ledger, c.name, h).is_file()]
+        if missing:
+            return VerifyReport([], 0, 0.0, [f"{ledger}: cells missing: {missing[:5]}"])
+    elif config is not None:
+        kind, s = load_config(config)
+        h = cell_hash(kind, s)
+        meta = {"threads": 1}
+        all_cells = [c for c in kind.cells(s) if _cell_path(ledger, c.name, h).is_file()]
+        if not all_cells:
+            raise FileNotFoundError(f"{ledger} holds no finished cell of {config} (hash {h})")
+    else:
+        raise FileNotFoundError(f"{ledger} is not a finished run: no config.json (run "
+                                f"`xtutor run CONFIG --out {ledger}` to the end first, or pass "
+                                f"the run's config to check the cells finished so far)")
     stored = {c.name: read_records(_cell_path(ledger, c.name, h)) for c in all_cells}
-    union = [r for c in all_cells for r in stored[c.name]]
-    results = read_records(ledger / "results.jsonl")
-    if [r.to_dict() for r in results] != [r.to_dict() for r in union]:
-        _, diffs = compare_records(union, results, 0.0, "results.jsonl vs cells: ")
-        problems += diffs or ["results.jsonl differs from the cell files (order or provenance)"]
-    k = len(all_cells) if cells is None else min(int(cells), len(all_cells))
-    if k < 1:
-        raise ValueError(f"cells must be >= 1, got {cells}")
-    sample = sorted(random.Random(seed).sample(range(len(all_cells)), k))
-    chosen = [all_cells[i] for i in sample]
+    if meta_path.is_file():
+        union = [r for c in all_cells for r in stored[c.name]]
+        results = read_records(ledger / "results.jsonl")
+        if [r.to_dict() for r in results] != [r.to_dict() for r in union]:
+            _, diffs = compare_records(union, results, 0.0, "results.jsonl vs cells: ")
+            problems += diffs or ["results.jsonl differs from the cell files (order or "
+                                  "provenance)"]
+    if names is not None:
+        by_name = {c.name: c for c in all_cells}
+        unknown = [n for n in names if n not in by_name]
+        if unknown or not names:
+            raise ValueError(f"cells {unknown} are not finished cells of {ledger}; finished: "
+                             f"{sorted(by_name)[:8]}...")
+        chosen = [by_name[n] for n in names]
+    else:
+        k = len(all_cells) if cells is None else min(int(cells), len(all_cells))
+        if k < 1:
+            raise ValueError(f"cells must be >= 1, got {cells}")
+        sample = sorted(random.Random(seed).sample(range(len(all_cells)), k))
+        chosen = [all_cells[i] for i in sample]
     agreed, worst = 0, 0.0
     import torch
 
