@@ -235,3 +235,19 @@ def test_verify_a_run_in_progress_against_its_config(tmp_path: Path) -> None:
     assert not verify_ledger(out, config=cfg, names=done[:1]).ok
     with pytest.raises(ValueError, match="not finished cells"):
         verify_ledger(out, config=cfg, names=["seed9__none__plain"])
+
+
+def test_check_reproduced_compares_only_what_both_runs_measured() -> None:
+    from dataclasses import replace
+
+    from xtutor.results import Record
+    from xtutor.runner import check_reproduced
+
+    clean = Record("grid", "m", "none/plain", "nli", "L0", "L1", "accuracy", 0.5, 10, 0)
+    attacked = replace(clean, metric="attacked_accuracy", attack="char_noise", value=0.2)
+    other_seed = replace(clean, seed=1)
+    ledger = [clean, attacked, other_seed]
+    assert check_reproduced([clean, replace(attacked, value=0.9)], ledger) == (1, 0.0, [])
+    n, worst, problems = check_reproduced([replace(clean, value=0.6)], ledger)
+    assert n == 1 and worst == pytest.approx(0.1) and len(problems) == 1
+    assert check_reproduced([replace(clean, eval_lang="L2")], ledger)[2]  # one side only

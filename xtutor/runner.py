@@ -441,6 +441,29 @@ def compare_records(stored: Sequence[Record], fresh: Sequence[Record], tolerance
     return worst, problems
 
 
+def check_reproduced(fresh: Sequence[Record], ledger: Sequence[Record], tolerance: float = 0.0
+                     ) -> tuple[int, float, list[str]]:
+    """Whether a fresh run reproduces a ledger on what both measured: the records of the
+    ledger with the fresh run's (seed, method) pairs, attack records left out (a different
+    attack budget changes them) as well as timings. Returns the number of records compared,
+    the largest ``|difference|`` and :func:`compare_records`' mismatch lines.
+
+    Example:
+        >>> a = Record("x", "m", "none/plain", "nli", "L0", "L1", "accuracy", 0.5, 10, 0)
+        >>> b = Record("x", "m", "none/plain", "nli", "L0", "L1", "accuracy", 0.5, 10, 1)
+        >>> check_reproduced([a], [a, b])
+        (1, 0.0, [])
+    """
+    def clean(recs: Sequence[Record]) -> list[Record]:
+        return [r for r in recs if r.attack == "none" and r.metric not in TIMING_METRICS]
+
+    runs = {(r.seed, r.method) for r in fresh}
+    mine = clean(fresh)
+    theirs = [r for r in clean(ledger) if (r.seed, r.method) in runs]
+    worst, problems = compare_records(theirs, mine, tolerance)
+    return len(mine), worst, problems
+
+
 @dataclass
 class VerifyReport:
     """What :func:`verify_ledger` found."""

@@ -195,6 +195,29 @@ def effects_frame(comparisons: Mapping[str, PairedComparison], adjust: str | Non
     return out.drop(columns="sd")
 
 
+def alignment_vs_transfer(df: pd.DataFrame) -> pd.DataFrame:
+    """One row per fine-tuned cell (controls left out): the seed, alignment and fine-tuning,
+    the translation retrieval of its encoder before fine-tuning (the alignment cell of the
+    same seed and alignment) and its zero-shot accuracy; for the results page's scatter.
+
+    Example:
+        >>> rows = [{"method": m, "seed": 0, "train_lang": "L0", "premise_lang": "L1",
+        ...          "hypothesis_lang": "L1", "eval_lang": "L1", "attack": "none",
+        ...          "task": t, "metric": k, "value": v}
+        ...         for m, t, k, v in (("none/none", "retrieval", "retrieval_acc_cosine", .1),
+        ...                            ("none/plain", "nli", "accuracy", .4))]
+        >>> alignment_vs_transfer(pd.DataFrame(rows))[["retrieval", "zero_shot"]].values.tolist()
+        [[0.1, 0.4]]
+    """
+    sc = grid_scores(df)
+    ret = sc[(sc.quantity == "retrieval") & (sc.finetune == "none")]
+    zs = sc[(sc.quantity == "zero_shot") & ~sc.finetune.isin(["none", "shuffled-labels"])]
+    out = zs.merge(ret[["seed", "alignment", "value"]], on=["seed", "alignment"],
+                   suffixes=("_zs", "_ret"))
+    return out.rename(columns={"value_zs": "zero_shot", "value_ret": "retrieval"})[
+        ["seed", "alignment", "finetune", "retrieval", "zero_shot"]]
+
+
 def summary_table(df: pd.DataFrame) -> pd.DataFrame:
     """Mean over seeds of every :func:`grid_scores` quantity, one row per (alignment,
     finetune), one column per quantity."""
@@ -203,5 +226,5 @@ def summary_table(df: pd.DataFrame) -> pd.DataFrame:
         .unstack("quantity")
 
 
-__all__ = ["compare", "effects_frame", "grid_frame", "grid_scores", "summary_table",
-           "verdict"]
+__all__ = ["alignment_vs_transfer", "compare", "effects_frame", "grid_frame", "grid_scores",
+           "summary_table", "verdict"]
