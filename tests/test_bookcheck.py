@@ -72,9 +72,9 @@ def _notebook(path: Path, stored: str, computed: float) -> None:
 
 @pytest.mark.slow
 def test_book_conftest_fails_a_chapter_whose_stored_numbers_are_stale(tmp_path: Path) -> None:
-    """The hook in book/conftest.py, run by nbval on a one-cell notebook: the cell passes when
+    """The hook in conftest.py, run by nbval on a one-cell notebook: the cell passes when
     it glues the stored value and fails, naming the value, when it glues another."""
-    shutil.copy(ROOT / "book" / "conftest.py", tmp_path / "conftest.py")
+    shutil.copy(ROOT / "conftest.py", tmp_path / "conftest.py")
     _notebook(tmp_path / "same.ipynb", "0.5", 0.5)
     _notebook(tmp_path / "stale.ipynb", "0.5", 0.75)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(

@@ -1,6 +1,9 @@
 """Rendered = tested: every chapter CI executes (nbval, lax mode) must glue the values stored in
 the committed notebook, the values the rendered book shows (``xtutor.bookcheck``).
 
+(At the root, not in ``book/``: two ``conftest.py`` in sibling folders without ``__init__.py``
+collide under pytest's default import mode.)
+
 A cell fails when a value it glues now differs from the stored one beyond the tolerance of
 ``xtutor.bookcheck.GlueTolerance``; values that measure the machine are named in the notebook's
 metadata (``xtutor.volatile_glue``). Values of sections that need ``../shared/data`` may be
