@@ -1,8 +1,8 @@
 """Rendered = tested: compare the values a chapter glues into its prose with the stored ones.
 
 The book is rendered from the outputs stored in the committed notebooks, while CI executes every
-chapter again (nbval). The numbers a reader sees are the glued values (``myst_nb.glue``), so
-``conftest.py`` (at the root) compares, cell by cell, every value glued in CI's run with the value stored
+chapter again (nbval). The numbers a reader sees are the glued values (``myst_nb.glue``), so the
+root ``conftest.py`` compares, cell by cell, every value glued in CI's run with the value stored
 in the committed notebook, using :func:`compare_glued`. Numbers (also those inside glued text,
 such as ``"+0.021 [95% CI +0.006, +0.036]"``) must agree within a stated tolerance, words exactly;
 values that measure the machine (seconds, speed ratios, load average) are named in the notebook's
