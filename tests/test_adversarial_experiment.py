@@ -158,3 +158,47 @@ def test_robustness_config_refuses_unknown_methods():
 
     with pytest.raises(ValueError, match="unknown method"):
         RobustnessConfig(methods=("plain", "magic"))
+
+
+def test_toy_label_check_keeps_every_gold_label(toy_nli_classifier):
+    """Without the check some word-level 'successes' change the gold label (the toy family has
+    no synonyms); with it (xtutor.toyreading) none does, rejected candidates are counted, and
+    the study writes label_preserved_rate / label_rejected_fraction records."""
+    import functools
+
+    from xtutor.toyreading import label_preserved, protected_words
+
+    w, clf, tok = toy_nli_classifier
+    datasets = {lang: w.nli(40, lang, seed=12) for lang in w.languages[:2]}
+    tables, dicts = toy_resources(w, clf, tok, k=6)
+    base = AttackConfig(attacks=("word_substitution", "code_switch"), max_word_fraction=0.4,
+                        n_examples=0)
+    check = functools.partial(label_preserved, w)
+    off = adversarial_study(clf, tok, datasets, neighbour_tables=tables, dictionaries=dicts,
+                            config=base, model_name="toy", train_lang="L0")
+    changed = [r for rep in off.reports.values() for r in rep.successes()
+               if not check(r.original, r.perturbed)]
+    assert changed, "the unchecked attacks never changed a label: this test shows nothing"
+    assert "label_preserved_rate" not in set(off.frame().metric)
+
+    on_cfg = AttackConfig(attacks=base.attacks, max_word_fraction=0.4, n_examples=0,
+                          protected_words=tuple(protected_words(w)), label_check=check)
+    on = adversarial_study(clf, tok, datasets, neighbour_tables=tables, dictionaries=dicts,
+                           config=on_cfg, model_name="toy", train_lang="L0")
+    won = [r for rep in on.reports.values() for r in rep.successes()]
+    assert won and all(check(r.original, r.perturbed) for r in won)
+    assert sum(rep.label_rejected for rep in on.reports.values()) > 0
+    df = on.frame()
+    rates = df[df.metric == "label_preserved_rate"]
+    # a rate is written where there was a success to check
+    assert len(rates) == sum(bool(rep.successes()) for rep in on.reports.values())
+    assert (rates.value == 1.0).all()
+    assert rates.n.sum() == len(won)
+    rejected = df[df.metric == "label_rejected_fraction"]
+    assert len(rejected) == len(on.reports) and (rejected.value > 0).any()
+    assert ((rejected.value >= 0) & (rejected.value < 1)).all()
+    # the clean predictions do not depend on the check
+    clean = df[df.metric == "clean_accuracy"].set_index(["eval_lang", "attack"]).value
+    clean_off = off.frame().query("metric == 'clean_accuracy'").set_index(
+        ["eval_lang", "attack"]).value
+    assert clean.equals(clean_off)

@@ -194,6 +194,35 @@ def test_beam_needs_budget_for_two_word_flip():
     assert r.perturbed.hypothesis == "x gamma y"
 
 
+@pytest.mark.parametrize("search", ["greedy", "beam"])
+def test_label_check_rejected_candidates_are_never_queried(search):
+    """A candidate the label check rejects is neither scored nor returned; the search goes on
+    with the others and counts the rejections."""
+    data = PairDataset("nli", NLI_LABELS, [ex("the dog runs", "the dog runs", 0, 0)])
+    seen = []
+
+    def fn(pairs):
+        seen.extend(pairs)
+        return rule_logits(pairs)
+
+    victim = Victim.from_function(fn, NLI_LABELS)
+    table = {"runs": ["jogs", "no"]}
+
+    def no_negation(original, candidate, gold):
+        return "no" not in candidate[1]
+    cons = Constraints(1.0, sides="hypothesis", label_check=no_negation)
+    strategy = GreedyWordImportance() if search == "greedy" else BeamSearch(beam_width=2)
+    attack = Attack("sub", WordSubstitution(table), cons, Untargeted(), strategy)
+    report = attack.run(victim, data)
+    r = report.results[0]
+    # without the check "the dog no" wins (test_greedy_finds_the_one_word_flip_and_stops)
+    assert "no" not in r.perturbed.hypothesis.split()
+    assert report.label_rejected >= 1
+    assert seen and all("no" not in h.split() for _, h in seen)
+    with pytest.raises(TypeError, match="label_check"):
+        Constraints(label_check="no")
+
+
 def test_queries_are_batched_function_victim(rule_data):
     victim, calls = rule_victim(batch_size=10_000)
     report = word_substitution(TABLE, max_word_fraction=0.5).run(victim, rule_data)

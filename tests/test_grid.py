@@ -79,6 +79,25 @@ def test_results_hash_ignores_the_axes_but_not_hyperparameters() -> None:
     assert a != h(robust={"adv_epsilon": 0.1})
 
 
+def test_toy_protect_labels_is_hashed_only_when_on_and_checks_labels_exactly() -> None:
+    """protect_labels on the toy family: the exact label check of xtutor.toyreading reaches the
+    attacks; ledgers made without it keep their hash."""
+    from xtutor.experiments.grid import grid_setup
+
+    grid = kinds()["grid"]
+    off, on = GridSettings(), GridSettings(protect_labels=True)
+    assert cell_hash(grid, off) != cell_hash(grid, on)
+    assert cell_hash(grid, off) == cell_hash(grid, GridSettings(protect_labels=False))
+    assert grid_setup(off, 0).attack_protection("L1") == {}
+    setup = grid_setup(on, 0)
+    prot = setup.attack_protection("L1")
+    assert set(prot) == {"protected_words", "label_check"}
+    data = setup.world.nli(5, "L1", seed=3)
+    assert all(prot["label_check"](e, e) for e in data)
+    neg = next(w for w in prot["protected_words"] if w == setup.world.language("L0").neg_word)
+    assert neg
+
+
 def test_shuffled_labels_keep_the_label_counts_and_break_the_pairing() -> None:
     data = PairDataset("nli", ("a", "b", "c"),
                        [PairExample(f"p{i}", f"h{i}", i % 3, "L0", "L0") for i in range(60)])

@@ -17,7 +17,7 @@ Example:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -75,6 +75,10 @@ class Constraints:
         protect_names: never edit a capitalised word that does not start a sentence (a
             heuristic for named entities in cased scripts; caseless scripts such as Arabic,
             Devanagari or Myanmar are not covered).
+        label_check: ``(original, candidate, gold) -> bool``, whether a candidate perturbation
+            keeps the gold label; the search never queries (or returns) a candidate it
+            rejects. Only where the label can be decided exactly, as on the toy family
+            (:func:`xtutor.toyreading.label_preserved`); None: no check.
     """
 
     max_word_fraction: float = 0.2
@@ -86,8 +90,13 @@ class Constraints:
     protected_substrings: frozenset[str] = field(default_factory=frozenset)
     protect_numbers: bool = False
     protect_names: bool = False
+    label_check: Callable[[TokenPair, TokenPair, int], bool] | None = field(
+        default=None, compare=False)
 
     def __post_init__(self) -> None:
+        if self.label_check is not None and not callable(self.label_check):
+            raise TypeError("label_check must be a callable (original, candidate, gold) -> bool "
+                            f"or None, got {type(self.label_check).__name__}")
         if not 0.0 <= float(self.max_word_fraction) <= 1.0:
             raise ValueError(f"max_word_fraction must be in [0, 1], got {self.max_word_fraction}")
         if self.max_words is not None and self.max_words < 0:
@@ -140,6 +149,17 @@ class Constraints:
                         not (self.protect_names and is_name(pair[s], i)):
                     out.append((s, i))
         return out
+
+    def keeps_label(self, original: TokenPair, candidate: TokenPair, gold: int) -> bool:
+        """Whether ``candidate`` passes :attr:`label_check` (always, without one).
+
+        Example:
+            >>> c = Constraints(label_check=lambda o, p, y: "not" in p[1])
+            >>> c.keeps_label(((), ("not",)), ((), ("no",)), 0), Constraints().keeps_label(
+            ...     ((), ("not",)), ((), ("no",)), 0)
+            (False, True)
+        """
+        return self.label_check is None or bool(self.label_check(original, candidate, gold))
 
     def word_ok(self, original: str, candidate: str) -> bool:
         """Whether ``candidate`` may replace ``original`` (the char-edit limit)."""

@@ -49,10 +49,13 @@ from xtutor.results import Record
 
 @dataclass
 class AttackReport:
-    """Per-example results and their summary."""
+    """Per-example results and their summary; ``label_rejected``: candidates the search did
+    not query because they would change the gold label
+    (:attr:`~xtutor.attacks.constraints.Constraints.label_check`)."""
 
     results: list[AttackResult]
     summary: AttackSummary
+    label_rejected: int = 0
 
     def records(self, **fields: object) -> list[Record]:
         """Tidy records (see :func:`xtutor.attacks.results.summary_records` for ``fields``)."""
@@ -109,7 +112,8 @@ class Attack:
             results.append(AttackResult(ex, pert, "succeeded" if out.succeeded else "failed",
                                         pred, out.prediction, out.queries + 1,
                                         n_changed / n_words, n_changed))
-        return AttackReport(results, summarize(results, self.name, time.perf_counter() - t0))
+        return AttackReport(results, summarize(results, self.name, time.perf_counter() - t0),
+                            label_rejected=sum(o.rejected for o in outcomes))
 
 
 def _constraints(max_word_fraction: float, sides: Side, protected_words: Sequence[str],

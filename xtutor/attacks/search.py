@@ -37,7 +37,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal, Protocol
 
 import numpy as np
@@ -58,6 +58,7 @@ class SearchOutcome:
     prediction: int
     succeeded: bool
     queries: int
+    rejected: int = 0
 
 
 def _with(pair: TokenPair, pos: Position, token: str | None) -> TokenPair:
@@ -82,6 +83,7 @@ class _Example:
     budget: int
     cands: dict[Position, list[str]]
     queries: int = 0
+    rejected: int = 0
     done: bool = False
     result: SearchOutcome | None = None
     # greedy
@@ -207,7 +209,9 @@ class GreedyWordImportance:
                     continue
                 pos = e.order[e.step]
                 e.step += 1
-                batches.append((e, [_with(e.current, pos, c) for c in e.cands[pos]]))
+                cs = _label_kept(constraints, e, [_with(e.current, pos, c) for c in e.cands[pos]])
+                if cs:  # every candidate here would change the gold label: next word
+                    batches.append((e, cs))
             batches = _capped(batches, self.query_budget)
             for (e, cs), lg in zip(batches, _query(victim, batches), strict=True):
                 sc = goal.score(lg, e.label)
@@ -233,7 +237,17 @@ def _finish(victim: Victim, goal: Goal, exs: list[_Example]) -> list[SearchOutco
         e.queries += 1
         won = bool(goal.succeeded(lg[k:k + 1], e.label)[0])
         e.result = SearchOutcome(t, int(lg[k].argmax()), won, e.queries)
-    return [e.result for e in exs if e.result is not None]
+    return [replace(e.result, rejected=e.rejected) for e in exs if e.result is not None]
+
+
+def _label_kept(cons: Constraints, e: _Example, cands: list[TokenPair]) -> list[TokenPair]:
+    """The candidates that keep ``e``'s gold label (:meth:`Constraints.keeps_label`); the
+    rejected ones are counted, never queried."""
+    if cons.label_check is None:
+        return cands
+    kept = [c for c in cands if cons.keeps_label(e.original, c, e.label)]
+    e.rejected += len(cands) - len(kept)
+    return kept
 
 
 @dataclass(frozen=True)
@@ -286,6 +300,11 @@ class BeamSearch:
                                 seen.add(new)
                                 cs.append(new)
                                 meta.append(changed | {p})
+                if constraints.label_check is not None:
+                    ok = [constraints.keeps_label(e.original, c, e.label) for c in cs]
+                    e.rejected += len(cs) - sum(ok)
+                    cs = [c for c, k in zip(cs, ok, strict=True) if k]
+                    meta = [m for m, k in zip(meta, ok, strict=True) if k]
                 cap = self.max_candidates_per_round
                 if cap is not None:
                     cs, meta = cs[:cap], meta[:cap]

@@ -21,14 +21,14 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pandas as pd
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from xtutor.attacks.constraints import SIDES, Side
+from xtutor.attacks.constraints import SIDES, Side, TokenPair
 from xtutor.attacks.recipes import (
     AttackReport,
     PGDConfig,
@@ -39,7 +39,8 @@ from xtutor.attacks.recipes import (
 )
 from xtutor.attacks.transformations import DictionaryLike
 from xtutor.attacks.victim import Victim
-from xtutor.data.types import PairDataset
+from xtutor.attacks.words import join
+from xtutor.data.types import PairDataset, PairExample
 from xtutor.results import Record
 
 #: The attacks an :class:`AttackConfig` may name.
@@ -65,6 +66,13 @@ class AttackConfig:
         batch_size, max_length, precision: victim batching and its forward passes' precision
             (:mod:`xtutor.precision`).
         n_examples: adversarial examples kept per language and attack.
+        label_check: ``(clean, perturbed) -> bool`` on :class:`~xtutor.data.types.PairExample`
+            s, whether a perturbation keeps the gold label, where that can be decided exactly
+            (the toy family: :func:`xtutor.toyreading.label_preserved`). The word-level
+            attacks then never query a candidate that changes the label, and each study adds
+            the records ``label_preserved_rate`` (the check re-run on every successful
+            adversarial example; ``n`` successes) and ``label_rejected_fraction`` (candidates
+            rejected / candidates considered). None: no check, no such records.
     """
 
     attacks: tuple[str, ...] = ATTACKS
@@ -86,6 +94,8 @@ class AttackConfig:
     max_length: int = 128
     precision: str = "fp32"
     n_examples: int = 3
+    label_check: Callable[[PairExample, PairExample], bool] | None = field(default=None,
+                                                                          compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "attacks", tuple(self.attacks))
@@ -100,6 +110,9 @@ class AttackConfig:
             raise ValueError(f"sides must be one of {SIDES}, got {self.sides!r}")
         if self.n_examples < 0:
             raise ValueError(f"n_examples must be >= 0, got {self.n_examples}")
+        if self.label_check is not None and not callable(self.label_check):
+            raise TypeError("label_check must be a callable (clean, perturbed) -> bool or None, "
+                            f"got {type(self.label_check).__name__}")
 
 
 @dataclass
@@ -141,6 +154,36 @@ def _example_rows(report: AttackReport, lang: str, attack: str, labels: Sequence
             "words_changed": r.words_changed, "queries": r.queries,
         })
     return rows
+
+
+def _pair_check(check: Callable[[PairExample, PairExample], bool], premise_lang: str,
+                hypothesis_lang: str) -> Callable[[TokenPair, TokenPair, int], bool]:
+    """``check`` on examples as the search's check on token pairs of these languages."""
+    def keeps(original: TokenPair, candidate: TokenPair, gold: int) -> bool:
+        clean = PairExample(join(original[0]), join(original[1]), gold, premise_lang,
+                            hypothesis_lang)
+        return check(clean, replace(clean, premise=join(candidate[0]),
+                                    hypothesis=join(candidate[1])))
+    return keeps
+
+
+def _label_records(report: AttackReport, check: Callable[[PairExample, PairExample], bool],
+                   fields: Mapping[str, Any]) -> list[Record]:
+    """``label_preserved_rate`` over the successes, ``label_rejected_fraction`` over the
+    candidates the search considered."""
+    won = report.successes()
+    considered = report.label_rejected + sum(r.queries for r in report.results
+                                             if r.status != "skipped")
+    out = []
+    if won:  # a rate over no success is not written
+        kept = sum(bool(check(r.original, r.perturbed)) for r in won)
+        out.append(Record(metric="label_preserved_rate", value=kept / len(won), n=len(won),
+                          **fields))  # type: ignore[arg-type]
+    if considered:
+        out.append(Record(metric="label_rejected_fraction",
+                          value=report.label_rejected / considered, n=considered,
+                          **fields))  # type: ignore[arg-type]
+    return out
 
 
 def adversarial_study(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
@@ -196,13 +239,25 @@ def adversarial_study(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase
                                          max_candidates=cfg.max_candidates,
                                          beam_width=cfg.beam_width,
                                          max_candidates_per_round=cfg.max_candidates_per_round)
+                if cfg.label_check is not None:
+                    langs = {(e.premise_lang, e.hypothesis_lang) for e in data}
+                    if len(langs) != 1:
+                        raise ValueError(f"datasets[{lang!r}]: label_check needs one premise "
+                                         f"and one hypothesis language per dataset, got "
+                                         f"{sorted(langs)}")
+                    check = _pair_check(cfg.label_check, *next(iter(langs)))
+                    attack = replace(attack, constraints=replace(attack.constraints,
+                                                                 label_check=check))
                 report = attack.run(victim, data)
             reports[(lang, name)] = report
             first = data[0]
-            records += report.records(experiment=experiment, model=model_name, task=data.task,
-                                      train_lang=train_lang, eval_lang=lang, seed=seed,
-                                      method=method, premise_lang=first.premise_lang,
-                                      hypothesis_lang=first.hypothesis_lang, attack=name)
+            fields = {"experiment": experiment, "model": model_name, "task": data.task,
+                      "train_lang": train_lang, "eval_lang": lang, "seed": seed,
+                      "method": method, "premise_lang": first.premise_lang,
+                      "hypothesis_lang": first.hypothesis_lang, "attack": name}
+            records += report.records(**fields)
+            if cfg.label_check is not None and name != "embedding_pgd":
+                records += _label_records(report, cfg.label_check, fields)
             if name != "embedding_pgd":
                 examples += _example_rows(report, lang, name, data.label_names, cfg.n_examples)
     return AdversarialStudy(records, examples, reports)

@@ -144,8 +144,12 @@ class GridSettings:
             ``hypothesis``). attack_languages: languages attacked (xnli; None: all).
         n_examples: successful adversarial pairs kept per cell, language and attack, written to
             ``out/examples/`` beside the cells (for a chapter to show; changes no record).
-        protect_labels: attacks leave negation words, numbers and names alone (xnli only;
-            :func:`xtutor.attacks.protect.label_protection`).
+        protect_labels: attacks keep the gold label. xnli: they leave negation words, numbers
+            and names alone (:func:`xtutor.attacks.protect.label_protection`); toy: every
+            candidate is checked exactly with the generator's semantics and one that would
+            change the label is never queried, polarity, case and voice forms are left alone
+            (:mod:`xtutor.toyreading`), and the cells gain ``label_preserved_rate`` and
+            ``label_rejected_fraction`` records.
         retrieval_after: also measure retrieval with each fine-tuned encoder (xnli only): does
             English fine-tuning erode alignment?
         xnli_source: where the xnli setup reads XNLI: ``local`` files in ``data_dir/xnli``
@@ -238,7 +242,6 @@ class GridSettings:
             changed = [n for n, default in (("precision", "fp32"),
                                             ("finetune_precision", "fp32"),
                                             ("freeze_embeddings", False),
-                                            ("protect_labels", False),
                                             ("retrieval_after", False),
                                             ("attack_languages", None),
                                             ("xnli_source", "local"))
@@ -367,7 +370,7 @@ def grid_setup(s: GridSettings, seed: int, cache_dir: str | Path | None = None) 
     return ToySetup(lab, preset=s.preset, cache_dir=cache_dir, model_name=f"toy-mlm-{s.preset}",
                     alignment=AlignmentSettings(s.align_steps, s.align_pairs, s.align_lr),
                     n_eval_pairs=s.n_eval_pairs, aer_pairs=s.aer_pairs,
-                    probe_per_language=s.probe_per_language)
+                    probe_per_language=s.probe_per_language, label_check=s.protect_labels)
 
 
 def default_toy_cache() -> Path:

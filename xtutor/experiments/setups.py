@@ -28,6 +28,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -132,13 +133,20 @@ class ToySetup:
         n_eval_pairs, aer_pairs, probe_per_language: sizes of :meth:`alignment_records`.
         encoder: an already pretrained ``(model, tokenizer)`` of ``lab`` to use.
         show_progress: progress bars while pretraining.
+        label_check: attacks keep every gold label, checked exactly
+            (:func:`xtutor.toyreading.label_preserved`: candidates that would change it are
+            never queried) and leave polarity, case and voice forms alone
+            (:func:`xtutor.toyreading.protected_words`); adds the ``label_preserved_rate``
+            and ``label_rejected_fraction`` records. Off by default: ledgers made before it
+            stay reproducible.
     """
 
     def __init__(self, lab: Any, *, preset: str | None = None,
                  cache_dir: str | Path | None = None, model_name: str = "toy-mlm",
                  alignment: AlignmentSettings | None = None, n_eval_pairs: int = 200,
                  aer_pairs: int = 100, probe_per_language: int = 100,
-                 encoder: Encoder | None = None, show_progress: bool = False) -> None:
+                 encoder: Encoder | None = None, show_progress: bool = False,
+                 label_check: bool = False) -> None:
         from xtutor.toyworld import ToyWorld
 
         self.lab = lab
@@ -146,6 +154,7 @@ class ToySetup:
         self.streams = SeedStreams.toy(self.seed)
         self.world = ToyWorld(lab.world)
         self.languages = tuple(self.world.languages)
+        self.label_check = bool(label_check)
         if len(self.languages) < 2:
             raise ValueError("a toy setup needs at least 2 languages (a source and a target)")
         self.src = self.languages[0]
@@ -268,9 +277,16 @@ class ToySetup:
                                              seed=self.streams.parallel + i)]
 
     def attack_protection(self, lang: str) -> dict[str, Any]:
-        """Extra attack constraints for ``lang``: none for the toy family (its attacks take
-        their protected words from :class:`~xtutor.attacks.study.AttackConfig`)."""
-        return {}
+        """Extra attack constraints for ``lang``: with ``label_check``, the exact label check
+        and the protected polarity, case and voice forms of every language
+        (:mod:`xtutor.toyreading`); otherwise none (the attacks then take their protected
+        words from :class:`~xtutor.attacks.study.AttackConfig`)."""
+        if not self.label_check:
+            return {}
+        from xtutor.toyreading import label_preserved, protected_words
+
+        return {"protected_words": tuple(sorted(protected_words(self.world))),
+                "label_check": functools.partial(label_preserved, self.world)}
 
 
 # the real-text setup lives in its own module (re-exported here)
