@@ -103,3 +103,19 @@ def test_default_compare_is_unchanged_seed_units_differ():
     new = compare(df, "zero_shot", "sentence/plain", "none/plain", seed_units=True)
     assert old.mean == pytest.approx(new.mean)
     assert old.p_value != pytest.approx(new.p_value)  # 15 units vs 3 seeds
+
+
+def test_controls_enter_the_family_when_the_grid_has_them():
+    """The equal-compute and hypothesis-only controls are compared with their treatment, in
+    the same Holm family; a gain that only needs the extra training is not significant."""
+    df = _grid({"none/plain": 0.0, "sentence/plain": 0.10, "sentence-shuffled/plain": 0.10,
+                "none/hypothesis-only": -0.15}, n_seeds=5)
+    fx = answer_effects(df).set_index("comparison")
+    ctl = fx[fx.part == "control"]
+    assert set(ctl.index) == {"sentence/plain - sentence-shuffled/plain",
+                              "none/plain - none/hypothesis-only"}
+    assert ctl.loc["sentence/plain - sentence-shuffled/plain", "verdict"] == \
+        "not significantly different from"
+    assert ctl.loc["none/plain - none/hypothesis-only", "verdict"] == "significantly higher than"
+    assert "control" not in set(answer_effects(_grid({"none/plain": 0, "sentence/plain": .1},
+                                                     n_seeds=5)).part)

@@ -165,6 +165,39 @@ def test_grid_records_and_scores(tmp_path: Path, cache: Path) -> None:
     assert one.value.item() == pytest.approx(expect)
 
 
+def test_equal_compute_and_hypothesis_only_controls(tmp_path: Path, cache: Path) -> None:
+    """shuffled-pairs: the sentence alignment's steps on shuffled translations (measured and
+    fine-tuned, clean only); hypothesis-only: plain fine-tuning with blanked premises."""
+    from xtutor.experiments.contrastive import alignment_data
+    from xtutor.toyworld import ToyWorld, WorldConfig
+
+    cfg = {**TINY, "finetunes": ["plain"], "controls": ["shuffled-pairs", "hypothesis-only"],
+           "probe_per_language": 12}
+    cells = [c.name for c in grid_cells(GridSettings.from_settings(cfg))]
+    assert cells[-3:] == ["seed0__sentence-shuffled__none", "seed0__sentence-shuffled__plain",
+                          "seed0__none__hypothesis-only"]
+    df = run_grid(cfg, tmp_path / "g", cache_dir=cache, show_progress=False).frame()
+    assert {"sentence-shuffled/none", "sentence-shuffled/plain", "none/hypothesis-only"} <= \
+        set(df.method)
+    controls = df[df.method.isin(["sentence-shuffled/plain", "none/hypothesis-only"])]
+    assert (controls.attack == "none").all()  # controls are not attacked
+    n_langs = df.premise_lang.dropna().nunique()
+    for m in ("sentence-shuffled/plain", "none/hypothesis-only"):
+        clean = controls[(controls.method == m) & (controls.metric == "accuracy")]
+        assert len(clean) == n_langs ** 2
+    assert "retrieval_acc_cosine" in set(df[df.method == "sentence-shuffled/none"].metric)
+    # the shuffled pairs are the sentence pairs with their translations permuted
+    w = ToyWorld(WorldConfig(n_languages=3, seed=0))
+    real = alignment_data(w, "sentence", 0, 20, 4)["pairs"]
+    shuf = alignment_data(w, "sentence-shuffled", 0, 20, 4)["pairs"]
+    assert [p.src for p in shuf] == [p.src for p in real]
+    assert sorted(p.tgt.text for p in shuf) == sorted(p.tgt.text for p in real)
+    assert sum(a.tgt == b.tgt for a, b in zip(real, shuf, strict=True)) < len(real) / 4
+    with pytest.raises(ValueError, match="shuffled-pairs"):
+        GridSettings.from_settings({"setup": "xnli", "alignments": ["none"],
+                                    "controls": ["shuffled-pairs"]})
+
+
 def test_grid_frame_refuses_foreign_methods() -> None:
     with pytest.raises(ValueError, match="<alignment>/<finetune>"):
         grid_frame(pd.DataFrame({"method": ["plain"]}))

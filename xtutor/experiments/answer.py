@@ -16,6 +16,11 @@ robust-attack  ``none/<method> - none/plain`` per robust method        attacked:
 together       ``sentence/<method> - none/plain`` per robust method    attacked:all
 erosion        ``none/plain - none/none`` (retrieval after English     retrieval
                fine-tuning; grids with ``retrieval_after``)
+control        ``sentence/plain - sentence-shuffled/plain`` (the same  zero_shot
+               InfoNCE steps on shuffled translations: does the
+               gain need translations, or only the extra training?)
+               and ``none/plain - none/hypothesis-only`` (does the
+               model read the premise?); grids with these controls
 =============  ======================================================  =====================
 
 Within one setting every comparison that could be computed is one family: p-values are
@@ -92,6 +97,12 @@ def answer_comparisons(methods: Sequence[str]) -> list[Comparison]:
                               f"sentence/{f}", "none/plain"))
     out.append(Comparison("erosion", "does English fine-tuning change translation "
                           "retrieval?", "retrieval", "none/plain", "none/none"))
+    out.append(Comparison("control", "does sentence alignment beat the same training on "
+                          "shuffled translations?", "zero_shot", "sentence/plain",
+                          "sentence-shuffled/plain"))
+    out.append(Comparison("control", "does the fine-tuned model read the premise (against "
+                          "a hypothesis-only model)?", "zero_shot", "none/plain",
+                          "none/hypothesis-only"))
     return [c for c in out if {c.treatment, c.control} <= have]
 
 

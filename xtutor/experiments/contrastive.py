@@ -10,7 +10,9 @@ models), each *method* continues training with :func:`xtutor.training.align`:
 - ``image-pivot``: no parallel text at all; captions of every language are each paired with a
   synthetic image of their own meaning (CLIP loss), and each language sees *different*
   meanings, so cross-lingual alignment can only come through the shared image space;
-- ``image-shuffled`` (control): the same captions and images with the images shuffled.
+- ``image-shuffled`` (control): the same captions and images with the images shuffled;
+- ``sentence-shuffled`` (control): the ``sentence`` method's InfoNCE, same pairs and steps, with
+  the translations shuffled across pairs: the same compute with no translation signal.
 
 Each aligned encoder is measured with :func:`xtutor.experiments.encoders.toy_alignment_metrics`
 (retrieval, AER and language-ID by layer) and by zero-shot NLI transfer (fine-tune on ``L0``,
@@ -41,8 +43,9 @@ from xtutor.training import AlignConfig, align
 #: The alignment methods of chapter 2, in display order.
 METHODS: tuple[str, ...] = ("none", "sentence", "word", "sentence+word", "image-pivot")
 #: Negative controls: the image pivot with images shuffled across captions (same images, same
-#: captions, no caption-image correspondence), which should align nothing.
-CONTROLS: tuple[str, ...] = ("image-shuffled",)
+#: captions, no caption-image correspondence) and sentence InfoNCE with translations shuffled
+#: across pairs (same sentences, same steps): equal compute, no cross-lingual signal.
+CONTROLS: tuple[str, ...] = ("image-shuffled", "sentence-shuffled")
 
 
 @dataclass(frozen=True)
@@ -100,7 +103,9 @@ def alignment_data(world: ToyWorld, method: str, seed: int, n_pairs: int, n_capt
     Parallel pairs come from stream ``20_000 + seed``; the pivot's meanings from streams
     ``30_000 + 100 * seed + i`` (one per language ``i``, so languages share no sentence) and
     its image noise from ``40_000 + 100 * seed + i``. ``image-shuffled`` permutes the images
-    (stream ``50_000 + seed``). None of these streams is used for evaluation.
+    (stream ``50_000 + seed``); ``sentence-shuffled`` permutes the translations of the
+    ``sentence`` pairs (stream ``60_000 + seed``; no word links). None of these streams is used
+    for evaluation.
 
     Example:
         >>> from xtutor.toyworld import WorldConfig
@@ -110,9 +115,13 @@ def alignment_data(world: ToyWorld, method: str, seed: int, n_pairs: int, n_capt
         (10, 10)
     """
     langs = world.languages
-    if method in ("sentence", "word", "sentence+word"):
+    if method in ("sentence", "word", "sentence+word", "sentence-shuffled"):
         pairs = [p for lang in langs[1:]
                  for p in world.parallel(langs[0], lang, n_pairs, seed=20_000 + seed)]
+        if method == "sentence-shuffled":
+            perm = np.random.default_rng(60_000 + seed).permutation(len(pairs))
+            pairs = [replace(p, tgt=pairs[j].tgt, alignment=())
+                     for p, j in zip(pairs, perm, strict=True)]
         return {"pairs": pairs}
     if method in ("image-pivot", "image-shuffled"):
         captions: list[str] = []
@@ -132,7 +141,7 @@ def alignment_data(world: ToyWorld, method: str, seed: int, n_pairs: int, n_capt
 def align_config(method: str, cfg: AlignmentStudyConfig, seed: int) -> AlignConfig:
     """The :class:`AlignConfig` of ``method`` under ``cfg``."""
     common = {"batch_size": cfg.batch_size, "lr": cfg.lr, "seed": seed}
-    if method == "sentence":
+    if method in ("sentence", "sentence-shuffled"):
         return AlignConfig(steps=cfg.text_steps, **common)
     if method == "word":
         return AlignConfig(steps=cfg.text_steps, sentence_weight=0.0, word_weight=1.0, **common)

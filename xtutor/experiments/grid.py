@@ -16,7 +16,12 @@ axis                      values
                           ``smoothing``, ``codeswitch``, ``consistency``, ``contrastive``
 ``controls``              ``shuffled-labels`` (plain fine-tuning on balanced shuffled labels:
                           clean accuracy must be chance), ``random-init`` (the encoder without
-                          pretraining or alignment: no alignment)
+                          pretraining or alignment: no alignment), ``shuffled-pairs`` (toy:
+                          the ``sentence`` alignment's InfoNCE, same pairs and steps, with the
+                          translations shuffled: equal compute, no translation signal;
+                          alignment ``sentence-shuffled``), ``hypothesis-only`` (plain
+                          fine-tuning and evaluation with every premise blanked: what the
+                          hypothesis alone gives away)
 ========================= ===================================================================
 
 Records have ``experiment="grid"`` and ``method="<alignment>/<finetune>"`` (``<finetune>`` is
@@ -80,7 +85,10 @@ ALIGNMENTS: tuple[str, ...] = ("none", "sentence", "word", "sentence+word", "ima
 #: Fine-tuning methods of the grid (chapter 3).
 FINETUNES: tuple[str, ...] = METHODS
 #: Negative controls, each run once per seed (clean evaluation only).
-CONTROLS: tuple[str, ...] = ("shuffled-labels", "random-init")
+CONTROLS: tuple[str, ...] = ("shuffled-labels", "random-init", "shuffled-pairs",
+                             "hypothesis-only")
+#: The alignment of the ``shuffled-pairs`` control (:mod:`xtutor.experiments.contrastive`).
+SHUFFLED_ALIGNMENT = "sentence-shuffled"
 #: Attacks the grid can run (:data:`xtutor.attacks.study.ATTACKS`).
 GRID_ATTACKS: tuple[str, ...] = ("char_noise", "word_substitution", "code_switch",
                                  "embedding_pgd")
@@ -162,7 +170,7 @@ class GridSettings:
     seeds: tuple[int, ...] = (0, 1, 2)
     alignments: tuple[str, ...] = ("none", "sentence", "word", "image-pivot")
     finetunes: tuple[str, ...] = ("plain", "free", "smoothing", "codeswitch")
-    controls: tuple[str, ...] = CONTROLS
+    controls: tuple[str, ...] = ("shuffled-labels", "random-init")
     attacks: tuple[str, ...] = ("char_noise", "word_substitution", "code_switch")
     preset: str = "ci"
     align_steps: int = 400
@@ -250,6 +258,9 @@ class GridSettings:
                 raise ValueError(f"grid settings {changed} apply to setup 'xnli' only; leave "
                                  f"them out for the toy family")
         if self.setup == "xnli":
+            if "shuffled-pairs" in self.controls:
+                raise ValueError("grid control 'shuffled-pairs' is implemented for the toy "
+                                 "family only; leave it out of 'controls' for setup 'xnli'")
             if "image-pivot" in self.alignments:
                 raise ValueError("grid setup 'xnli': 'image-pivot' needs captioned images, which "
                                  "exist only for the toy family offline; leave it out of "
@@ -318,7 +329,8 @@ class Cell:
     @property
     def is_control(self) -> bool:
         """Whether the cell is a negative control (clean evaluation only)."""
-        return self.alignment == "random-init" or self.finetune == "shuffled-labels"
+        return self.alignment in ("random-init", SHUFFLED_ALIGNMENT) or \
+            self.finetune in ("shuffled-labels", "hypothesis-only")
 
 
 def grid_cells(settings: GridSettings) -> list[Cell]:
@@ -339,6 +351,12 @@ def grid_cells(settings: GridSettings) -> list[Cell]:
                 out.append(Cell(seed, "random-init", "plain"))
         if "shuffled-labels" in settings.controls and settings.finetunes:
             out.append(Cell(seed, "none", "shuffled-labels"))
+        if "shuffled-pairs" in settings.controls:
+            out.append(Cell(seed, SHUFFLED_ALIGNMENT, "none"))
+            if settings.finetunes:
+                out.append(Cell(seed, SHUFFLED_ALIGNMENT, "plain"))
+        if "hypothesis-only" in settings.controls and settings.finetunes:
+            out.append(Cell(seed, "none", "hypothesis-only"))
     return out
 
 
@@ -429,9 +447,11 @@ def run_cell(s: GridSettings, cell: Cell, ctx: Any) -> list[Record]:
                               query_budget=s.query_budget, precision=setup.precision,
                               sides=s.attack_sides)
     n_attack = s.n_attack if s.setup == "toy" else XNLI_GRID_PROFILES[s.profile].attack
-    method = "plain" if cell.finetune == "shuffled-labels" else cell.finetune
+    method = "plain" if cell.finetune in ("shuffled-labels", "hypothesis-only") \
+        else cell.finetune
     res = run_unit(setup, method, encoder=model, regularizers=s.robust,
-                   shuffle_labels=cell.finetune == "shuffled-labels", attack=attack,
+                   shuffle_labels=cell.finetune == "shuffled-labels",
+                   hypothesis_only=cell.finetune == "hypothesis-only", attack=attack,
                    n_attack=n_attack, experiment=KIND, method=cell.method)
     records = res.records
     if s.retrieval_after and not cell.is_control:  # alignment after English fine-tuning

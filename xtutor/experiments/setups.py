@@ -84,6 +84,20 @@ class AlignmentSettings:
     lr: float | None = None
 
 
+def blank_premises(data: PairDataset) -> PairDataset:
+    """``data`` with every premise replaced by the empty string (languages, labels and ids
+    kept): the input of the hypothesis-only control.
+
+    Example:
+        >>> from xtutor.data.types import PairExample
+        >>> d = PairDataset("nli", ("a", "b"), [PairExample("p", "h", 1, "x", "y", "e1")])
+        >>> blank_premises(d)[0]
+        PairExample(premise='', hypothesis='h', label=1, premise_lang='x', hypothesis_lang='y', id='e1')
+    """  # noqa: E501
+    return PairDataset(data.task, data.label_names,
+                       [replace(e, premise="") for e in data.examples])
+
+
 def shuffled_labels(data: PairDataset, seed: int) -> PairDataset:
     """``data`` with labels that carry no information about the pairs: within each true class
     the examples are shuffled and dealt the labels in turn, so every true class is spread
@@ -293,4 +307,4 @@ class ToySetup:
 from xtutor.experiments.xnli_setup import TextPair, XnliSetup, XnliSizes, silver_links  # noqa: E402
 
 __all__ = ["ALIGNMENTS", "AlignmentSettings", "SeedStreams", "Setup", "TextPair", "ToySetup",
-           "XnliSetup", "XnliSizes", "shuffled_labels", "silver_links"]
+           "XnliSetup", "XnliSizes", "blank_premises", "shuffled_labels", "silver_links"]

@@ -36,7 +36,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from xtutor.attacks.study import AttackConfig, adversarial_study
 from xtutor.evaluation import evaluate_matrix
-from xtutor.experiments.setups import Setup, shuffled_labels
+from xtutor.experiments.setups import Setup, blank_premises, shuffled_labels
 from xtutor.regularizers.factory import (
     NEEDS_DICTIONARIES,
     NEEDS_PARALLEL,
@@ -67,7 +67,8 @@ class UnitResult:
 def run_unit(setup: Setup, finetune: str, *, alignment: str = "none",
              encoder: PreTrainedModel | None = None, task: str = "nli",
              regularizers: RegularizerSettings | None = None,
-             shuffle_labels: bool = False, evaluate: bool = True,
+             shuffle_labels: bool = False, hypothesis_only: bool = False,
+             evaluate: bool = True,
              attack: AttackConfig | None = None, n_attack: int = 0,
              attack_stream: str = "attack", experiment: str = "unit",
              method: str | None = None, show_progress: bool = False) -> UnitResult:
@@ -83,6 +84,8 @@ def run_unit(setup: Setup, finetune: str, *, alignment: str = "none",
         task: the setup's task (toy: ``nli`` or ``paws``).
         regularizers: the methods' hyperparameters (default :class:`RegularizerSettings`).
         shuffle_labels: train on balanced shuffled labels (the negative control).
+        hypothesis_only: blank every premise, in training and in the clean evaluation (the
+            hypothesis-only control: how much of the task the hypothesis alone gives away).
         evaluate: evaluate the setup's premise x hypothesis test matrix.
         attack, n_attack, attack_stream: attack ``n_attack`` pairs per language drawn from
             the setup's stream ``attack_stream`` with each attack of ``attack``
@@ -102,6 +105,8 @@ def run_unit(setup: Setup, finetune: str, *, alignment: str = "none",
     train = setup.train(task)
     if shuffle_labels:
         train = shuffled_labels(train, setup.streams.shuffle)
+    if hypothesis_only:
+        train = blank_premises(train)
     tables = setup.dictionaries() if finetune in NEEDS_DICTIONARIES else {}
     parallel = setup.parallel(hp.contrastive_pairs) if finetune in NEEDS_PARALLEL else []
     regs = make_regularizers(finetune, hp, tables, parallel)
@@ -114,7 +119,10 @@ def run_unit(setup: Setup, finetune: str, *, alignment: str = "none",
               "task": train.task, "train_lang": setup.src, "seed": setup.seed}
     records: list[Record] = []
     if evaluate:
-        records += evaluate_matrix(clf, tok, setup.tests(task), experiment=experiment,
+        tests = setup.tests(task)
+        if hypothesis_only:
+            tests = {k: blank_premises(v) for k, v in tests.items()}
+        records += evaluate_matrix(clf, tok, tests, experiment=experiment,
                                    model_name=setup.model_name, method=label,
                                    train_lang=setup.src, seed=setup.seed,
                                    max_length=setup.max_length,
