@@ -202,3 +202,21 @@ def test_toy_label_check_keeps_every_gold_label(toy_nli_classifier):
     clean_off = off.frame().query("metric == 'clean_accuracy'").set_index(
         ["eval_lang", "attack"]).value
     assert clean.equals(clean_off)
+
+
+def test_robustness_study_and_adversarial_run_protect_labels(tmp_path):
+    """protect_labels reaches the toy attacks of chapter 4's study and of experiment
+    adversarial: label records appear, every success keeps its gold label."""
+    from xtutor.experiments.adversarial import RobustnessConfig, toy_robustness_study
+
+    torch.set_num_threads(1)
+    cfg = RobustnessConfig("tiny", seeds=(0,), methods=("plain",), nli_train=64, epochs=1.0,
+                           lr=1e-3, n_attack=6, n_certify=0, protect_labels=True,
+                           attack=AttackConfig(attacks=("word_substitution",),
+                                               max_word_fraction=0.4))
+    df = toy_robustness_study(cfg).frame()
+    assert "label_rejected_fraction" in set(df.metric)
+    assert (df[df.metric == "label_preserved_rate"].value == 1.0).all()
+    recs = run_adversarial({"preset": "tiny", "n_test": 4, "attacks": ["code_switch"],
+                            "protect_labels": True}, tmp_path / "adv")
+    assert "label_rejected_fraction" in {r.metric for r in recs}

@@ -49,7 +49,8 @@ class AdversarialSettings:
     """Settings of ``experiment: adversarial`` (toy family; all optional, unknown refused).
 
     ``preset``: a lab preset (``tiny``, ``ci``, ``default``) for the world, encoder and
-    fine-tuning; ``n_test``: attacked pairs per language; the rest as in
+    fine-tuning; ``n_test``: attacked pairs per language; ``protect_labels``: the attacks keep
+    every gold label (exact check, :mod:`xtutor.toyreading`); the rest as in
     :class:`~xtutor.attacks.study.AttackConfig`.
     """
 
@@ -59,6 +60,7 @@ class AdversarialSettings:
     attacks: tuple[str, ...] = ATTACKS
     max_word_fraction: float = 0.2
     sides: str = "both"
+    protect_labels: bool = False
 
     def __post_init__(self) -> None:
         if self.n_test < 1:
@@ -82,7 +84,7 @@ def _run_cell(s: AdversarialSettings, cell: Any, ctx: Any) -> list[Record]:
     from xtutor.lab import LabConfig
 
     setup = ToySetup(LabConfig.preset(s.preset, s.seed), model_name=f"toy-mlm-{s.preset}",
-                     show_progress=ctx.show_progress)
+                     show_progress=ctx.show_progress, label_check=s.protect_labels)
     res = run_unit(setup, "plain", evaluate=False, attack=s.attack_config(),
                    n_attack=s.n_test, attack_stream="test", experiment=KIND, method="none",
                    show_progress=ctx.show_progress)
@@ -142,6 +144,10 @@ class RobustnessConfig:
         certify_n0, certify_n, alpha, certify_batch: the smoothing's sampling.
         robust: the methods' hyperparameters (:class:`~xtutor.regularizers.RegularizerSettings`
             or a mapping of its fields, e.g. ``{"adv_steps": 2}``).
+        protect_labels: the attacks keep every gold label, checked exactly with the toy
+            family's semantics, and leave polarity, case and voice forms alone
+            (:class:`~xtutor.experiments.setups.ToySetup` ``label_check``; adds
+            ``label_preserved_rate`` and ``label_rejected_fraction`` records).
     """
 
     lab_preset: str = "ci"
@@ -162,6 +168,7 @@ class RobustnessConfig:
     alpha: float = 0.01
     certify_batch: int = 256
     robust: RegularizerSettings | Mapping[str, Any] = field(default_factory=RegularizerSettings)
+    protect_labels: bool = False
 
     def __post_init__(self) -> None:
         for name in ("seeds", "methods", "certify_langs", "gaussian_radii",
@@ -217,7 +224,8 @@ def toy_robustness_study(config: RobustnessConfig | None = None,
             lab = replace(lab, nli_train=cfg.nli_train or lab.nli_train,
                           finetune=replace(lab.finetune, epochs=cfg.epochs or lab.finetune.epochs,
                                            lr=cfg.lr or lab.finetune.lr))
-            setup = ToySetup(lab, preset=cfg.lab_preset, cache_dir=cache_dir, model_name=name)
+            setup = ToySetup(lab, preset=cfg.lab_preset, cache_dir=cache_dir, model_name=name,
+                             label_check=cfg.protect_labels)
             classes = translation_classes(setup.world)
             for method in cfg.methods:
                 res = run_unit(setup, method, regularizers=cfg.robust, evaluate=False,
