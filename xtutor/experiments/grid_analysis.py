@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -195,6 +196,20 @@ def effects_frame(comparisons: Mapping[str, PairedComparison], adjust: str | Non
     return out.drop(columns="sd")
 
 
+def effect_text(row: Mapping[str, Any] | pd.Series, unit: str = "seeds") -> str:
+    """One row of an adjusted :func:`effects_frame` as the chapters print it: the mean
+    difference, its 95% interval, the Holm-adjusted p-value and the number of independent
+    units.
+
+    Example:
+        >>> effect_text({"mean": 0.021, "ci_low": 0.006, "ci_high": 0.036,
+        ...              "p_adjusted": 0.0123, "n": 3})
+        '+0.021 [95% CI +0.006, +0.036], adjusted p = 0.0123, 3 seeds'
+    """
+    return (f"{row['mean']:+.3f} [95% CI {row['ci_low']:+.3f}, {row['ci_high']:+.3f}], "
+            f"adjusted p = {row['p_adjusted']:.3g}, {int(row['n'])} {unit}")
+
+
 def alignment_vs_transfer(df: pd.DataFrame) -> pd.DataFrame:
     """One row per fine-tuned cell (controls left out): the seed, alignment and fine-tuning,
     the translation retrieval of its encoder before fine-tuning (the alignment cell of the
@@ -226,5 +241,5 @@ def summary_table(df: pd.DataFrame) -> pd.DataFrame:
         .unstack("quantity")
 
 
-__all__ = ["alignment_vs_transfer", "compare", "effects_frame", "grid_frame", "grid_scores",
-           "summary_table", "verdict"]
+__all__ = ["alignment_vs_transfer", "compare", "effect_text", "effects_frame", "grid_frame",
+           "grid_scores", "summary_table", "verdict"]
