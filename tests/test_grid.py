@@ -303,3 +303,29 @@ def test_robustness_gap_is_clean_minus_attacked_on_the_same_pairs() -> None:
     assert by["attacked:all"] == pytest.approx((0.1 + 0.2 + 0.3 + 0.4) / 4)
     per_lang = grid_scores(df, by_language=True)
     assert set(per_lang[per_lang.quantity == "drop:all"].eval_lang) == {"L1", "L2"}
+
+
+def test_attack_success_is_averaged_over_target_languages_per_attack() -> None:
+    rows = [{"metric": "attack_success_rate", "eval_lang": lang, "attack": attack, "value": v}
+            for lang, attack, v in (("L0", "char_noise", 0.9), ("L1", "char_noise", 0.2),
+                                    ("L2", "char_noise", 0.4), ("L1", "code_switch", 0.6))]
+    df = pd.DataFrame(rows).assign(method="none/plain", seed=0, train_lang="L0",
+                                   premise_lang=None, hypothesis_lang=None, task="nli")
+    by = grid_scores(df).set_index("quantity").value
+    assert by["success:char_noise"] == pytest.approx(0.3)  # the source language L0 left out
+    assert by["success:code_switch"] == pytest.approx(0.6)
+    assert by["success:all"] == pytest.approx((0.2 + 0.4 + 0.6) / 3)
+
+
+def test_alignment_vs_transfer_leaves_out_the_label_controls() -> None:
+    from xtutor.experiments.grid_analysis import alignment_vs_transfer
+
+    rows = [{"method": m, "seed": 0, "train_lang": "L0", "premise_lang": "L1",
+             "hypothesis_lang": "L1", "eval_lang": "L1", "attack": "none", "task": t,
+             "metric": k, "value": v}
+            for m, t, k, v in (("none/none", "retrieval", "retrieval_acc_cosine", .1),
+                               ("none/plain", "nli", "accuracy", .4),
+                               ("none/hypothesis-only", "nli", "accuracy", .45),
+                               ("none/shuffled-labels", "nli", "accuracy", .33))]
+    pts = alignment_vs_transfer(pd.DataFrame(rows))
+    assert pts.finetune.tolist() == ["plain"]

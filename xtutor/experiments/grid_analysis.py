@@ -53,7 +53,9 @@ def grid_scores(df: pd.DataFrame, source: str | None = None, by_language: bool =
     language pairs), ``mixed_minus_zero_shot``, ``attacked:<attack>`` (accuracy under each
     attack, mean over non-source languages; ``attacked:all`` the mean over attacks too),
     ``drop:<attack>`` and ``drop:all`` (clean minus attacked accuracy on the same attacked
-    pairs: the robustness gap), ``retrieval``, ``aer``, ``lang_id`` (alignment
+    pairs: the robustness gap), ``success:<attack>`` and ``success:all`` (attack success rate
+    among the examples the model got right before the attack, mean over non-source
+    languages), ``retrieval``, ``aer``, ``lang_id`` (alignment
     measurements of the alignment, finetune ``none``). ``source`` defaults to the records'
     ``train_lang``. With ``by_language`` the values are kept per ``eval_lang`` (a language or
     a mixed pair; the units of a seed x language paired comparison) and the difference
@@ -90,6 +92,11 @@ def grid_scores(df: pd.DataFrame, source: str | None = None, by_language: bool =
     for a, rows in drop.groupby("attack"):  # clean minus attacked accuracy, same pairs
         parts.append(rows.groupby(per_lang).value.sum().groupby(keys).mean()
                      .rename(f"drop:{a}"))
+    succ = g[(g.metric == "attack_success_rate") & (g.eval_lang != src)]
+    for a, rows in succ.groupby("attack"):
+        parts.append(rows.groupby(keys).value.mean().rename(f"success:{a}"))
+    if len(succ):
+        parts.append(succ.groupby(keys).value.mean().rename("success:all"))
     if len(att):
         parts.append(att.groupby(keys).value.mean().rename("attacked:all"))
         parts.append(drop.groupby([*per_lang, "attack"]).value.sum().groupby(keys)
@@ -211,7 +218,8 @@ def effect_text(row: Mapping[str, Any] | pd.Series, unit: str = "seeds") -> str:
 
 
 def alignment_vs_transfer(df: pd.DataFrame) -> pd.DataFrame:
-    """One row per fine-tuned cell (controls left out): the seed, alignment and fine-tuning,
+    """One row per fine-tuned cell (the label controls, shuffled labels and hypothesis-only,
+    left out): the seed, alignment and fine-tuning,
     the translation retrieval of its encoder before fine-tuning (the alignment cell of the
     same seed and alignment) and its zero-shot accuracy; for the results page's scatter.
 
@@ -226,7 +234,8 @@ def alignment_vs_transfer(df: pd.DataFrame) -> pd.DataFrame:
     """
     sc = grid_scores(df)
     ret = sc[(sc.quantity == "retrieval") & (sc.finetune == "none")]
-    zs = sc[(sc.quantity == "zero_shot") & ~sc.finetune.isin(["none", "shuffled-labels"])]
+    zs = sc[(sc.quantity == "zero_shot")
+            & ~sc.finetune.isin(["none", "shuffled-labels", "hypothesis-only"])]
     out = zs.merge(ret[["seed", "alignment", "value"]], on=["seed", "alignment"],
                    suffixes=("_zs", "_ret"))
     return out.rename(columns={"value_zs": "zero_shot", "value_ret": "retrieval"})[
