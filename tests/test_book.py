@@ -148,3 +148,19 @@ def test_chapters_render_in_headless_chromium(built_book: Path) -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(pytest.main([__file__, "-q"]))
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (ROOT / "book").glob("0*.ipynb")))
+def test_colab_setup_cell_installs_and_fetches_this_chapter(name: str) -> None:
+    """On Colab the first code cell installs the package from one URL and calls the tested
+    ``xtutor.data.fetch.colab_setup`` with the chapter's own number (tests/
+    test_data_fetch_loopback.py runs that function against a local server)."""
+    from xtutor.data.fetch import chapter_key
+
+    nb = nbformat.read(ROOT / "book" / name, as_version=4)
+    setup = next(c.source for c in nb.cells if c.cell_type == "code")
+    colab = setup.split('if "google.colab" in sys.modules:', 1)[-1]
+    assert 'if "google.colab" in sys.modules:' in setup, f"{name}: no Colab branch"
+    assert '"git+https://github.com/xtutor/xtutor"' in colab, f"{name}: install URL differs"
+    assert f'colab_setup("{chapter_key(name)}")' in colab, \
+        f"{name}: the Colab branch must call colab_setup(\"{chapter_key(name)}\")"
