@@ -17,7 +17,19 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+
+def _readable_categories(ax: Axes, width: int = 10) -> None:
+    """Tilt the x tick labels when any is longer than ``width`` characters, so that long
+    method names do not run into each other."""
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    if any(len(t) > width for t in labels):
+        ax.tick_params(axis="x", labelrotation=25)
+        for t in ax.get_xticklabels():
+            t.set_horizontalalignment("right")
 
 
 def _require(df: pd.DataFrame, cols: Sequence[str]) -> None:
@@ -76,6 +88,7 @@ def line_by_layer(df: pd.DataFrame, ylabel: str, title: str, hue: str = "eval_la
     _require(df, ["layer", "value", hue])
     fig, ax = plt.subplots(figsize=(6.4, 3.6))
     sns.lineplot(data=df, x="layer", y="value", hue=hue, marker="o", ax=ax, errorbar=("ci", 95))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("layer (0 = embeddings)")
     ax.set_ylabel(ylabel)
     ax.set_ylim(0, 1.02)
@@ -142,6 +155,7 @@ def metric_by_layer(df: pd.DataFrame, metrics: dict[str, str], hue: str = "model
         sns.lineplot(data=part, x="layer", y="value", hue=hue, marker="o", ax=ax,
                      errorbar=("ci", 95))
         ax.set_xlabel("layer (0 = embeddings)")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # layers are whole numbers
         ax.set_ylabel(label)
         ax.set_ylim(0, 1.02)
         ax.legend(fontsize=7)
@@ -169,6 +183,7 @@ def bar_by_method(df: pd.DataFrame, ylabel: str, title: str, hue: str = "eval_la
     if chance is not None:
         ax.axhline(chance, color="grey", ls="--", lw=1, label="chance")
     ax.set_xlabel("alignment method")
+    _readable_categories(ax)
     ax.set_ylabel(ylabel)
     ax.set_ylim(*ylim)
     ax.set_title(title)
