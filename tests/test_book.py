@@ -164,3 +164,36 @@ def test_colab_setup_cell_installs_and_fetches_this_chapter(name: str) -> None:
     assert '"git+https://github.com/xtutor/xtutor"' in colab, f"{name}: install URL differs"
     assert f'colab_setup("{chapter_key(name)}")' in colab, \
         f"{name}: the Colab branch must call colab_setup(\"{chapter_key(name)}\")"
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (ROOT / "book").glob("0*.ipynb")))
+def test_every_chapter_figure_is_numbered_captioned_and_referenced(name: str) -> None:
+    """A cell that draws a figure carries myst-nb figure metadata (a name and a caption that
+    says what the lines, bars and whiskers are), and the text refers to it with numref."""
+    nb = nbformat.read(ROOT / "book" / name, as_version=4)
+    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    names = []
+    for c in nb.cells:
+        if c.cell_type != "code" or "remove-output" in c.metadata.get("tags", []):
+            continue
+        images = sum("image/png" in o.get("data", {}) for o in c.get("outputs", []))
+        if not images:
+            continue
+        assert images == 1, f"{name}: a cell with {images} figures (one per cell)"
+        fig = c.metadata.get("mystnb", {}).get("figure", {})
+        assert fig.get("name") and len(fig.get("caption", "")) > 40, \
+            f"{name}: figure without a name and caption: {c.source[:60]!r}"
+        names.append(fig["name"])
+    assert len(names) == len(set(names)), f"{name}: duplicate figure names"
+    unreferenced = [n for n in names if f"{{numref}}`{n}`" not in text]
+    assert not unreferenced, f"{name}: figures never referenced in the text: {unreferenced}"
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (ROOT / "book").glob("0*.ipynb")))
+def test_claim_cells_are_hidden_and_leave_a_checks_passed_note(name: str) -> None:
+    nb = nbformat.read(ROOT / "book" / name, as_version=4)
+    for c in nb.cells:
+        if c.cell_type == "code" and c.source.lstrip().startswith("# Claims"):
+            assert "remove-input" in c.metadata.get("tags", []), f"{name}: {c.source[:50]!r}"
+            assert c.source.rstrip().endswith('print("checks passed")'), \
+                f"{name}: claims cell without its visible note: {c.source[:50]!r}"
