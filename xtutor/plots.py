@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
@@ -20,6 +21,8 @@ import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
+
+from xtutor.stats import mean_ci
 
 
 def _readable_categories(ax: Axes, width: int = 10) -> None:
@@ -97,14 +100,60 @@ def line_by_layer(df: pd.DataFrame, ylabel: str, title: str, hue: str = "eval_la
     return fig
 
 
+def mean_ci_table(df: pd.DataFrame, index: str, columns: str, unit: str = "seed",
+                  value: str = "value") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Two tables over ``index`` x ``columns``: the mean over ``unit`` (rows of one unit are
+    averaged first) and the half-width of the 95% Student-t interval over the units (NaN with
+    one unit).
+
+    Example:
+        >>> d = pd.DataFrame({"p": "L1", "h": "L1", "seed": [0, 1, 2], "value": [.4, .5, .6]})
+        >>> m, h = mean_ci_table(d, "p", "h")
+        >>> round(float(m.iloc[0, 0]), 2), round(float(h.iloc[0, 0]), 2)
+        (0.5, 0.25)
+    """
+    _require(df, [index, columns, unit, value])
+    per_unit = df.groupby([index, columns, unit])[value].mean()
+    g = per_unit.groupby(level=[index, columns])
+    means = g.mean().unstack(columns)
+    half = g.agg(lambda v: mean_ci(v.to_numpy())[2] - float(v.mean())).unstack(columns)
+    return means, half
+
+
+def interval_labels(means: pd.DataFrame, half: pd.DataFrame | None, fmt: str = ".2f"
+                    ) -> list[list[str]]:
+    """Cell annotations ``mean`` over ``±half`` (the mean alone where ``half`` is NaN or
+    absent), for ``sns.heatmap(annot=..., fmt="")``.
+
+    Example:
+        >>> interval_labels(pd.DataFrame([[0.5]]), pd.DataFrame([[0.04]]))
+        [['0.50\\n±0.04']]
+    """
+    out = []
+    for r in range(means.shape[0]):
+        row = []
+        for c in range(means.shape[1]):
+            m = float(means.iat[r, c])
+            h = float(half.iat[r, c]) if half is not None else float("nan")
+            row.append(f"{m:{fmt}}" if math.isnan(h) else f"{m:{fmt}}\n±{h:{fmt}}")
+        out.append(row)
+    return out
+
+
 def heatmap_matrix(df: pd.DataFrame, title: str, label: str = "accuracy (fraction)") -> Figure:
-    """Heatmap of ``value`` by ``premise_lang`` (rows) x ``hypothesis_lang`` (columns)."""
+    """Heatmap of ``value`` by ``premise_lang`` (rows) x ``hypothesis_lang`` (columns): the
+    mean over seeds and, with several seeds, the half-width of its 95% interval over seeds
+    under each mean."""
     _require(df, ["premise_lang", "hypothesis_lang", "value"])
-    mat = df.pivot_table(index="premise_lang", columns="hypothesis_lang", values="value",
-                         aggfunc="mean")
+    if "seed" in df.columns:
+        mat, half = mean_ci_table(df, "premise_lang", "hypothesis_lang")
+    else:
+        mat = df.pivot_table(index="premise_lang", columns="hypothesis_lang", values="value",
+                             aggfunc="mean")
+        half = None
     fig, ax = plt.subplots(figsize=(4.8, 4.0))
-    sns.heatmap(mat, annot=True, fmt=".2f", vmin=0, vmax=1, cmap="viridis", ax=ax,
-                cbar_kws={"label": label})
+    sns.heatmap(mat, annot=interval_labels(mat, half), fmt="", vmin=0, vmax=1, cmap="viridis",
+                ax=ax, annot_kws={"fontsize": 8}, cbar_kws={"label": label})
     ax.set_xlabel("hypothesis language")
     ax.set_ylabel("premise language")
     ax.set_title(title)
@@ -216,8 +265,11 @@ def curve_by_size(df: pd.DataFrame, x: str, ylabel: str, xlabel: str, title: str
 
 
 def heatmap_grid(table: pd.DataFrame, title: str, label: str = "accuracy (fraction)",
-                 fmt: str = ".2f", center: float | None = None) -> Figure:
-    """A heatmap of a wide table (rows: alignment methods, columns: fine-tuning methods).
+                 fmt: str = ".2f", center: float | None = None,
+                 half: pd.DataFrame | None = None) -> Figure:
+    """A heatmap of a wide table (rows: alignment methods, columns: fine-tuning methods);
+    ``half`` (same shape, e.g. from :func:`mean_ci_table`) adds the half-width of each
+    cell's interval under its value.
 
     Example:
         >>> t = pd.DataFrame([[0.4, 0.5]], index=["none"], columns=["plain", "free"])
@@ -226,9 +278,14 @@ def heatmap_grid(table: pd.DataFrame, title: str, label: str = "accuracy (fracti
     """
     if table.empty:
         raise ValueError("no values to plot (empty table)")
-    fig, ax = plt.subplots(figsize=(1.4 + 1.2 * table.shape[1], 1.2 + 0.55 * table.shape[0]))
-    sns.heatmap(table.astype(float), annot=True, fmt=fmt, cmap="vlag" if center is not None
-                else "viridis", center=center, ax=ax, cbar_kws={"label": label})
+    row_h = 0.55 if half is None else 0.8  # two-line annotations need taller rows
+    fig, ax = plt.subplots(figsize=(1.4 + 1.2 * table.shape[1], 1.2 + row_h * table.shape[0]))
+    if half is not None and half.shape != table.shape:
+        raise ValueError(f"half has shape {half.shape}, the table {table.shape}")
+    annot = interval_labels(table.astype(float), half, fmt) if half is not None else True
+    sns.heatmap(table.astype(float), annot=annot, fmt="" if half is not None else fmt,
+                cmap="vlag" if center is not None else "viridis", center=center, ax=ax,
+                annot_kws={"fontsize": 8}, cbar_kws={"label": label})
     ax.set_xlabel("fine-tuning method")
     ax.set_ylabel("alignment method")
     ax.set_title(title)
