@@ -197,3 +197,17 @@ def test_claim_cells_are_hidden_and_leave_a_checks_passed_note(name: str) -> Non
             assert "remove-input" in c.metadata.get("tags", []), f"{name}: {c.source[:50]!r}"
             assert c.source.rstrip().endswith('print("checks passed")'), \
                 f"{name}: claims cell without its visible note: {c.source[:50]!r}"
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (ROOT / "book").glob("0*.ipynb")))
+def test_each_chapter_teaches_with_equations_and_exercises(name: str) -> None:
+    """At least three labelled display equations and three exercises, each exercise with a
+    folded solution (gated solution-start / solution-end)."""
+    nb = nbformat.read(ROOT / "book" / name, as_version=4)
+    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    assert len(re.findall(r"^\$\$ \(eq-[\w-]+\)$", text, flags=re.M)) >= 3, name
+    labels = re.findall(r"```\{exercise\}[^\n]*\n:label: ([\w-]+)", text)
+    assert len(labels) >= 3, f"{name}: {len(labels)} exercises"
+    for label in labels:
+        assert f"```{{solution-start}} {label}" in text, f"{name}: {label} has no solution"
+    assert text.count("```{solution-end}") == len(labels), name
