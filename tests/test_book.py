@@ -180,6 +180,13 @@ def test_every_chapter_figure_is_numbered_captioned_and_referenced(name: str) ->
         if not images:
             continue
         assert images == 1, f"{name}: a cell with {images} figures (one per cell)"
+        # myst-nb wraps every rich output of the cell in the figure (a table would repeat the
+        # figure's label): besides the image only streams and glue records
+        rich = [o for o in c.get("outputs", []) if o.get("output_type") != "stream"
+                and "image/png" not in o.get("data", {})
+                and not any(k.startswith("application/papermill.record")
+                            for k in o.get("data", {}))]
+        assert not rich, f"{name}: a figure cell with other outputs: {c.source[:60]!r}"
         fig = c.metadata.get("mystnb", {}).get("figure", {})
         assert fig.get("name") and len(fig.get("caption", "")) > 40, \
             f"{name}: figure without a name and caption: {c.source[:60]!r}"
