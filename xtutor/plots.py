@@ -22,7 +22,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from xtutor.stats import mean_ci
+from xtutor.stats import summarize
 
 
 def _readable_categories(ax: Axes, width: int = 10) -> None:
@@ -113,11 +113,10 @@ def mean_ci_table(df: pd.DataFrame, index: str, columns: str, unit: str = "seed"
         (0.5, 0.25)
     """
     _require(df, [index, columns, unit, value])
-    per_unit = df.groupby([index, columns, unit])[value].mean()
-    g = per_unit.groupby(level=[index, columns])
-    means = g.mean().unstack(columns)
-    half = g.agg(lambda v: mean_ci(v.to_numpy())[2] - float(v.mean())).unstack(columns)
-    return means, half
+    per_unit = df.groupby([index, columns, unit], as_index=False)[value].mean()
+    t = summarize(per_unit, [index, columns], value=value)
+    wide = t.assign(half=t.ci_high - t["mean"]).pivot(index=index, columns=columns)
+    return wide["mean"], wide["half"]
 
 
 def interval_labels(means: pd.DataFrame, half: pd.DataFrame | None, fmt: str = ".2f"
@@ -278,10 +277,10 @@ def heatmap_grid(table: pd.DataFrame, title: str, label: str = "accuracy (fracti
     """
     if table.empty:
         raise ValueError("no values to plot (empty table)")
-    row_h = 0.55 if half is None else 0.8  # two-line annotations need taller rows
-    fig, ax = plt.subplots(figsize=(1.4 + 1.2 * table.shape[1], 1.2 + row_h * table.shape[0]))
     if half is not None and half.shape != table.shape:
         raise ValueError(f"half has shape {half.shape}, the table {table.shape}")
+    row_h = 0.55 if half is None else 0.8  # two-line annotations need taller rows
+    fig, ax = plt.subplots(figsize=(1.4 + 1.2 * table.shape[1], 1.2 + row_h * table.shape[0]))
     annot = interval_labels(table.astype(float), half, fmt) if half is not None else True
     sns.heatmap(table.astype(float), annot=annot, fmt="" if half is not None else fmt,
                 cmap="vlag" if center is not None else "viridis", center=center, ax=ax,
