@@ -251,3 +251,17 @@ def test_check_reproduced_compares_only_what_both_runs_measured() -> None:
     n, worst, problems = check_reproduced([replace(clean, value=0.6)], ledger)
     assert n == 1 and worst == pytest.approx(0.1) and len(problems) == 1
     assert check_reproduced([replace(clean, eval_lang="L2")], ledger)[2]  # one side only
+
+
+def test_cells_selects_by_pattern_in_pattern_order(tmp_path: Path) -> None:
+    from xtutor.experiments.grid import grid_cells
+    from xtutor.runner import select_cells
+
+    s = GridSettings.from_settings(GRID)
+    cells = grid_cells(s)
+    names = [c.name for c in select_cells(cells, ["seed1__*", "seed0__none__plain"])]
+    assert names[-1] == "seed0__none__plain" and all(n.startswith("seed1__") for n in names[:-1])
+    with pytest.raises(SettingsError, match="matches no cell"):
+        select_cells(cells, ["seed7__*"])
+    res = CliRunner().invoke(app, ["run", "--help"])
+    assert "--cells" in res.output

@@ -63,22 +63,28 @@ def run(
     shard: Annotated[str | None, typer.Option(
         help="run only share i of n of the cells (i/n, 0 <= i < n); a final run without "
              "--shard merges")] = None,
+    cells: Annotated[str | None, typer.Option(
+        help="run only the cells matching these comma-separated glob patterns, in pattern "
+             "order (e.g. 'seed2__none__*,seed3__none__plain')")] = None,
     quiet: Annotated[bool, typer.Option(help="no progress bars")] = False,
 ) -> None:
     """Run (or resume) the experiment described by a YAML config and write its records."""
     from xtutor.runner import parse_shard, run_config
 
     try:
-        res = run_config(config, out, shard=parse_shard(shard), show_progress=not quiet)
+        select = [p.strip() for p in cells.split(",") if p.strip()] if cells else None
+        res = run_config(config, out, shard=parse_shard(shard), show_progress=not quiet,
+                         select=select)
     except (FileNotFoundError, ValueError) as e:
         raise _fail(e) from e
-    if res.complete and shard is None:
+    if res.complete and shard is None and cells is None:
         typer.echo(f"wrote {out / 'results.jsonl'} ({len(res.records)} records; "
                    f"{len(res.computed)} cells computed, {len(res.reused)} reused)")
     else:
-        typer.echo(f"shard {shard}: {len(res.computed)} cells computed, {len(res.reused)} "
+        part = f"shard {shard}" if shard else f"cells {cells}"
+        typer.echo(f"{part}: {len(res.computed)} cells computed, {len(res.reused)} "
                    f"reused; {len(res.missing)} cells of the whole run still missing (run "
-                   f"without --shard to finish and merge)")
+                   f"without --shard/--cells to finish and merge)")
 
 
 @app.command()

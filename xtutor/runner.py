@@ -14,6 +14,9 @@ the runner owns everything else, the same way for every kind:
 - ``shard=(i, n)`` runs a deterministic share of the cells (``--shard i/n``, ``0 <= i < n``;
   cells that share an encoder stay together), so n machines can fill one folder; a final run
   without a shard computes what is missing and merges;
+- ``select=["seed2__none__*", ...]`` (``--cells``) runs only the cells whose names match one of
+  the glob patterns, in the order of the first pattern each matches (so a long run can fill
+  the cells a verdict needs first); the merge still needs every cell;
 - when every cell is present, it writes ``results.jsonl`` (records stamped with config hash,
   xtutor version and git revision), ``summary.txt`` and ``config.json`` (kind, resolved
   settings, hashes, version, revision, start/end time, seconds, threads, device).
@@ -288,6 +291,34 @@ def shard_cells(cells: Sequence[Any], shard: tuple[int, int] | None) -> list[Any
     return [c for c in cells if groups[c.group] % n == i]
 
 
+def select_cells(cells: Sequence[Any], patterns: Sequence[str] | None) -> list[Any]:
+    """The cells whose names match one of the glob ``patterns``, ordered by the first pattern
+    each matches (config order within a pattern); every cell with ``None``.
+
+    Example:
+        >>> cells = [WholeRun(n) for n in ("seed0__a", "seed0__b", "seed1__a")]
+        >>> [c.name for c in select_cells(cells, ["*__b", "seed*__a"])]
+        ['seed0__b', 'seed0__a', 'seed1__a']
+        >>> select_cells(cells, ["seed9__*"])
+        Traceback (most recent call last):
+        ...
+        xtutor.settings.SettingsError: --cells: pattern 'seed9__*' matches no cell ...
+    """
+    if patterns is None:
+        return list(cells)
+    from fnmatch import fnmatchcase
+
+    out: list[Any] = []
+    for pat in patterns:
+        hits = [c for c in cells if fnmatchcase(c.name, pat)]
+        if not hits:
+            example = cells[0].name if cells else "?"
+            raise SettingsError(f"--cells: pattern {pat!r} matches no cell (cells look like "
+                                f"{example!r})")
+        out.extend(c for c in hits if c not in out)
+    return out
+
+
 def _cell_path(out: Path, name: str, h: str) -> Path:
     return out / "cells" / f"{name}.{h}.jsonl"
 
@@ -318,7 +349,7 @@ class RunResult:
 
 def run_experiment(kind: Kind | str, settings: Any, out_dir: str | Path, *,
                    shard: tuple[int, int] | None = None, toy_cache: str | Path | None = None,
-                   show_progress: bool = True,
+                   show_progress: bool = True, select: Sequence[str] | None = None,
                    on_cell: Callable[[Any, float], None] | None = None,
                    state: dict[str, Any] | None = None) -> RunResult:
     """Run (or resume) the cells of ``settings`` in ``out_dir`` (module docstring).
@@ -336,7 +367,7 @@ def run_experiment(kind: Kind | str, settings: Any, out_dir: str | Path, *,
     (out / "cells").mkdir(parents=True, exist_ok=True)
     h = cell_hash(kind, s)
     cells = list(kind.cells(s))
-    mine = shard_cells(cells, shard)
+    mine = shard_cells(select_cells(cells, select), shard)
     todo = [c for c in mine if not _cell_path(out, c.name, h).is_file()]
     computed = [c.name for c in todo]
     reused = [c.name for c in mine if c not in todo]
@@ -358,13 +389,14 @@ def run_experiment(kind: Kind | str, settings: Any, out_dir: str | Path, *,
     seconds = time.perf_counter() - t0
     missing = [c.name for c in cells if not _cell_path(out, c.name, h).is_file()]
     records: list[Record] = []
-    if not missing and shard is None:
+    partial = shard is not None or select is not None
+    if not missing and not partial:
         records = [r for c in cells for r in read_records(_cell_path(out, c.name, h))]
         write_records(out / "results.jsonl", records)
         if kind.summarize is not None:
             atomic_write_text(out / "summary.txt", kind.summarize(s, records, out))
         _write_meta(out, kind, s, h, started, seconds, computed, reused)
-    elif shard is None:
+    elif not partial:
         raise RuntimeError(f"cells {missing[:3]} are missing after the run")
     else:
         records = [r for c in mine for r in read_records(_cell_path(out, c.name, h))]
@@ -388,7 +420,7 @@ def _write_meta(out: Path, kind: Kind, s: Any, h: str, started: datetime, second
 
 
 def run_config(path: str | Path, out_dir: str | Path, *, shard: tuple[int, int] | None = None,
-               show_progress: bool = True) -> RunResult:
+               show_progress: bool = True, select: Sequence[str] | None = None) -> RunResult:
     """Run the experiment a config file describes (see :func:`run_experiment`).
 
     Example:
@@ -398,7 +430,8 @@ def run_config(path: str | Path, out_dir: str | Path, *, shard: tuple[int, int] 
         FileNotFoundError: config file configs/does-not-exist.yaml does not exist
     """
     kind, s = load_config(path)
-    return run_experiment(kind, s, out_dir, shard=shard, show_progress=show_progress)
+    return run_experiment(kind, s, out_dir, shard=shard, show_progress=show_progress,
+                          select=select)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -586,4 +619,5 @@ def settings_from(kind: str, values: Mapping[str, Any] | None) -> Any:
 
 __all__ = ["Kind", "RunContext", "RunResult", "VerifyReport", "WholeRun", "cell_hash",
            "compare_records", "find_config", "get_kind", "kinds", "load_config", "parse_shard",
-           "run_config", "run_experiment", "settings_from", "shard_cells", "verify_ledger"]
+           "run_config", "run_experiment", "select_cells", "settings_from", "shard_cells",
+           "verify_ledger"]
