@@ -23,6 +23,27 @@ def test_resolve_and_autocast() -> None:
         assert p == "fp32" and (torch.ones(2, 2) @ torch.ones(2, 2)).dtype == torch.float32
 
 
+def test_the_default_is_chosen_per_device_and_model(tiny_encoder, small_world) -> None:
+    from transformers import BertConfig, BertModel
+
+    from xtutor.precision import BF16_MIN_HIDDEN, cpu_has_bf16
+
+    model, tok = tiny_encoder
+    assert model.config.hidden_size < BF16_MIN_HIDDEN
+    assert resolve_precision("auto", "cpu", model) == "fp32"
+    texts = small_world.corpus("L1", 20, seed=4)
+    assert torch.equal(encode(model, tok, texts), encode(model, tok, texts, precision="fp32"))
+    torch.manual_seed(0)
+    wide = BertModel(BertConfig(vocab_size=tok.vocab_size, hidden_size=BF16_MIN_HIDDEN,
+                                num_hidden_layers=1, num_attention_heads=4,
+                                intermediate_size=512)).eval()
+    want = "bf16" if cpu_has_bf16() else "fp32"
+    assert resolve_precision("auto", "cpu", wide) == want
+    assert torch.equal(encode(wide, tok, texts), encode(wide, tok, texts, precision=want))
+    assert not torch.equal(encode(wide, tok, texts, precision="bf16"),
+                           encode(wide, tok, texts, precision="fp32"))
+
+
 def test_bf16_encoding_of_the_toy_encoder_is_fp32_shaped_and_close(tiny_encoder,
                                                                    small_world) -> None:
     model, tok = tiny_encoder

@@ -265,3 +265,24 @@ def test_cells_selects_by_pattern_in_pattern_order(tmp_path: Path) -> None:
         select_cells(cells, ["seed7__*"])
     res = CliRunner().invoke(app, ["run", "--help"])
     assert "--cells" in res.output
+
+
+def test_run_shards_fills_the_folder_in_parallel_processes(tmp_path: Path, ledger: Path) -> None:
+    import yaml
+
+    from xtutor.runner import run_config, run_shards
+
+    cfg = tmp_path / "grid.yaml"
+    cfg.write_text(yaml.safe_dump({"experiment": "grid", **GRID}))
+    run_shards(cfg, tmp_path / "out", 2)
+    merged = run_config(cfg, tmp_path / "out", show_progress=False)
+    assert merged.computed == [] and merged.complete  # both shards' cells were there
+    key = [(r.method, r.eval_lang, r.attack, r.metric, r.seed, r.value)
+           for r in merged.records if "seconds" not in r.metric]
+    want = [(r.method, r.eval_lang, r.attack, r.metric, r.seed, r.value)
+            for r in read_records(ledger / "results.jsonl") if "seconds" not in r.metric]
+    assert key == want  # one-thread shards reproduce the one-process run exactly
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump({"experiment": "grid", **GRID, "seedz": [0]}))
+    with pytest.raises(SettingsError, match="seedz"):  # refused once, before any process
+        run_shards(bad, tmp_path / "bad", 2)

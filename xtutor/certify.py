@@ -49,6 +49,7 @@ from xtutor.attacks.recipes import side_mask
 from xtutor.attacks.victim import Victim
 from xtutor.attacks.words import core, join, match_case, replace_core, words
 from xtutor.data.types import PairDataset, check_label_order
+from xtutor.precision import PRECISIONS, autocast
 from xtutor.results import Record
 
 #: The prediction of a smoothed classifier that abstains.
@@ -116,6 +117,8 @@ class GaussianSmoothing:
         batch_size: noisy copies per forward pass. seed: seeds the noise.
         sides: which side's word embeddings get noise (pairs only); special tokens never do.
         max_length: truncation of pairs.
+        precision: of the classifier's forward passes in :func:`certify_pairs_gaussian`
+            (:mod:`xtutor.precision`; ``auto``: bf16 for a real encoder on hardware with bf16).
     """
 
     sigma: float = 0.25
@@ -126,8 +129,11 @@ class GaussianSmoothing:
     seed: int = 0
     sides: Side = "both"
     max_length: int = 128
+    precision: str = "auto"
 
     def __post_init__(self) -> None:
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
         if not self.sigma > 0:
             raise ValueError(f"sigma must be > 0, got {self.sigma}")
         _check_sampling(self.n0, self.n, self.alpha, self.batch_size)
@@ -246,7 +252,8 @@ def certify_pairs_gaussian(model: PreTrainedModel, tokenizer: PreTrainedTokenize
             def clf(x: torch.Tensor, extra: dict = extra) -> torch.Tensor:
                 b = x.shape[0]
                 kw = {k: v.expand(b, -1) for k, v in extra.items()}
-                return model(inputs_embeds=x.to(device), **kw).logits.float().cpu()
+                with autocast(cfg.precision, device, model):
+                    return model(inputs_embeds=x.to(device), **kw).logits.float().cpu()
 
             certs += certify_gaussian(clf, [base], [ex.label], cfg, masks=[mask])
     finally:

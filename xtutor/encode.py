@@ -91,13 +91,14 @@ def encode_layers(
     model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, texts: Sequence[str], *,
     layers: Sequence[int] | None = None, batch_size: int = 128, pooling: Pooling = "mean",
     normalize: bool = True, prefix: str = "", max_length: int | None = 256,
-    show_progress: bool = False, precision: str = "fp32",
+    show_progress: bool = False, precision: str = "auto",
 ) -> torch.Tensor:
     """Sentence vectors from several layers in one pass: shape ``(len(layers), N, D)``.
 
     Layer 0 is the embedding output and ``-1`` the last layer; ``layers=None`` means all.
-    ``precision``: ``fp32``, ``bf16``, ``fp16`` or ``auto`` (:mod:`xtutor.precision`); the
-    vectors are fp32 in every case.
+    ``precision``: ``fp32``, ``bf16``, ``fp16`` or ``auto`` (the default: bf16 for a real encoder
+    on hardware with bf16, fp32 for the toy encoders; :mod:`xtutor.precision`); the vectors are
+    fp32 in every case.
 
     Example:
         >>> from xtutor.toyworld import ToyWorld, WorldConfig
@@ -124,7 +125,7 @@ def encode_layers(
     was_training = enc_model.training
     enc_model.eval()
     try:
-        with torch.inference_mode(), autocast(precision, device):
+        with torch.inference_mode(), autocast(precision, device, enc_model):
             bar = progress(total=len(texts_in), desc="encode", unit="sent", show=show_progress)
             for idx, enc in _batches(tokenizer, texts_in, batch_size, max_length):
                 enc = {k: v.to(device) for k, v in enc.items()}
@@ -153,7 +154,7 @@ def encode(
     model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, texts: Sequence[str], *,
     layer: int = -1, batch_size: int = 128, pooling: Pooling = "mean", normalize: bool = True,
     prefix: str = "", max_length: int | None = 256, show_progress: bool = False,
-    precision: str = "fp32",
+    precision: str = "auto",
 ) -> torch.Tensor:
     """Sentence vectors ``(N, D)`` from one layer, in the order of ``texts``.
 

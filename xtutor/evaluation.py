@@ -22,11 +22,11 @@ from xtutor.results import Record
 
 def predict_pairs(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, data: PairDataset,
                   batch_size: int = 256, max_length: int = 128, show_progress: bool = False,
-                  return_logits: bool = False, precision: str = "fp32") -> np.ndarray:
+                  return_logits: bool = False, precision: str = "auto") -> np.ndarray:
     """Predicted labels (or logits) for every pair, batched in length order.
 
     Refuses a model whose ``id2label`` order differs from ``data.label_names``.
-    ``precision``: ``fp32``, ``bf16``, ``fp16`` or ``auto`` (:mod:`xtutor.precision`).
+    ``precision``: ``fp32``, ``bf16``, ``fp16`` or ``auto`` (the default; :mod:`xtutor.precision`).
     """
     if len(data) == 0:
         raise ValueError(f"dataset for task {data.task!r} is empty: nothing to evaluate")
@@ -38,7 +38,7 @@ def predict_pairs(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, da
     was_training = model.training
     model.eval()
     try:
-        with torch.inference_mode(), autocast(precision, device):
+        with torch.inference_mode(), autocast(precision, device, model):
             for s in progress(range(0, len(order), batch_size), desc=f"evaluate {data.task}",
                           show=show_progress, leave=False):
                 idx = order[s:s + batch_size]
@@ -72,7 +72,7 @@ def evaluate_pairs(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
 def evaluate_matrix(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
                     tests: Mapping[tuple[str, str], PairDataset], *, experiment: str,
                     model_name: str, method: str, train_lang: str, seed: int,
-                    max_length: int = 128, precision: str = "fp32") -> list[Record]:
+                    max_length: int = 128, precision: str = "auto") -> list[Record]:
     """Accuracy on each ``(premise_lang, hypothesis_lang) -> dataset`` as unstamped records
     (``eval_lang`` is the language, or ``a-b`` for a mixed pair: the generalized matrix);
     ``precision`` of the forward passes as in :mod:`xtutor.precision`.

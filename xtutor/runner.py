@@ -434,6 +434,47 @@ def run_config(path: str | Path, out_dir: str | Path, *, shard: tuple[int, int] 
                           select=select)
 
 
+def run_shards(path: str | Path, out_dir: str | Path, shards: int, *, threads: int = 1,
+               select: Sequence[str] | None = None, timeout: float | None = None) -> None:
+    """Run the cells of a config file in ``shards`` processes at once (``xtutor run --shard
+    i/shards``, each with ``threads`` torch threads), and wait for all of them; a following
+    :func:`run_config` (or ``run_experiment``) without a shard then merges.
+
+    On a CPU, results are bit-exact for the same thread count, so shards of one thread
+    reproduce a ledger written with one thread. A failing shard raises ``RuntimeError`` with
+    the end of its output; the cells other shards finished stay.
+
+    Example:
+        >>> run_shards("configs/lab_toy.yaml", "/tmp/x", 0)
+        Traceback (most recent call last):
+        ...
+        ValueError: shards must be >= 1, got 0
+    """
+    import os
+    import subprocess
+    import sys
+
+    if shards < 1:
+        raise ValueError(f"shards must be >= 1, got {shards}")
+    if threads < 1:
+        raise ValueError(f"threads must be >= 1, got {threads}")
+    load_config(path)  # a bad config fails here, once, not in every shard
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
+    base = [sys.executable, "-m", "xtutor.cli", "run", str(path), "--out", str(out_dir),
+            "--quiet"] + (["--cells", ",".join(select)] if select else [])
+    procs = [subprocess.Popen(base + ["--shard", f"{i}/{shards}"], env=env, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+             for i in range(shards)]
+    failed = []
+    for i, proc in enumerate(procs):
+        output, _ = proc.communicate(timeout=timeout)
+        if proc.returncode != 0:
+            failed.append(f"shard {i}/{shards} exited with {proc.returncode}:\n"
+                          + "\n".join(output.splitlines()[-15:]))
+    if failed:
+        raise RuntimeError("\n".join(failed))
+
+
 # ---------------------------------------------------------------------------------------------
 # verification of committed ledgers
 
@@ -619,5 +660,5 @@ def settings_from(kind: str, values: Mapping[str, Any] | None) -> Any:
 
 __all__ = ["Kind", "RunContext", "RunResult", "VerifyReport", "WholeRun", "cell_hash",
            "compare_records", "find_config", "get_kind", "kinds", "load_config", "parse_shard",
-           "run_config", "run_experiment", "select_cells", "settings_from", "shard_cells",
-           "verify_ledger"]
+           "run_config", "run_experiment", "run_shards", "select_cells", "settings_from",
+           "shard_cells", "verify_ledger"]

@@ -165,7 +165,7 @@ def _tokenize_words(tokenizer: PreTrainedTokenizerBase, sentences: Sequence[Sequ
 def word_embeddings(
     model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
     sentences: Sequence[Sequence[str]], *, layer: int | None = None, batch_size: int = 64,
-    max_length: int | None = None, show_progress: bool = False, precision: str = "fp32",
+    max_length: int | None = None, show_progress: bool = False, precision: str = "auto",
 ) -> list[torch.Tensor]:
     """One ``(n_words, D)`` float32 tensor per sentence: word vectors from one layer.
 
@@ -203,7 +203,7 @@ def word_embeddings_layers(
     model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
     sentences: Sequence[Sequence[str]], *, layers: Sequence[int] | None = None,
     batch_size: int = 64, max_length: int | None = None, show_progress: bool = False,
-    precision: str = "fp32",
+    precision: str = "auto",
 ) -> list[list[torch.Tensor]]:
     """:func:`word_embeddings` for several layers from one forward pass per batch.
 
@@ -233,7 +233,7 @@ def word_embeddings_layers(
 
 def _word_vectors(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
                   sentences: Sequence[Sequence[str]], ks: list[int], *, batch_size: int,
-                  max_length: int | None, show_progress: bool, precision: str = "fp32"
+                  max_length: int | None, show_progress: bool, precision: str = "auto"
                   ) -> list[list[torch.Tensor]]:
     _check_sentences(sentences)
     if batch_size <= 0:
@@ -258,7 +258,7 @@ def _word_vectors(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
     enc_model.eval()
     try:
         cut_ctx = _run_only_layers(enc_model, k) if len(ks) == 1 else contextlib.nullcontext(False)
-        with torch.inference_mode(), cut_ctx as cut, autocast(precision, device):
+        with torch.inference_mode(), cut_ctx as cut, autocast(precision, device, enc_model):
             bar = progress(total=len(ids), desc="words", unit="sent", show=show_progress)
             for s in range(0, len(order), batch_size):
                 idx = order[s:s + batch_size]
@@ -302,7 +302,7 @@ def align_batch(
     src_sents: Sequence[Sequence[str]], tgt_sents: Sequence[Sequence[str]],
     method: Method = "itermax", *, layer: int | None = None, batch_size: int = 64,
     max_length: int | None = None, distortion: float = 0.0, max_iter: int = 2,
-    show_progress: bool = False, precision: str = "fp32",
+    show_progress: bool = False, precision: str = "auto",
 ) -> list[set[Link]]:
     """Align many sentence pairs: one encoding pass over all sentences, then per-pair links
     (``precision`` of the encoding as in :func:`word_embeddings`).

@@ -65,13 +65,13 @@ class Victim:
         self.queries = 0
         self.forward_calls = 0
         self.cache_hits = 0
-        self.precision = "fp32"
+        self.precision = "auto"
         self._cache: dict[Pair, np.ndarray] | None = {} if cache else None
 
     @classmethod
     def from_model(cls, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
                    label_names: Sequence[str], batch_size: int = 256,
-                   max_length: int = 128, precision: str = "fp32", cache: bool = True
+                   max_length: int = 128, precision: str = "auto", cache: bool = True
                    ) -> Victim:
         """A victim around a ``*ForSequenceClassification`` model (label order checked);
         ``precision`` of its forward passes as in :mod:`xtutor.precision`; ``cache``: keep
