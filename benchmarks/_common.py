@@ -81,10 +81,14 @@ def precisions(args: argparse.Namespace) -> list[str]:
 class LoadGuard:
     """The load check: :meth:`before` at the start, :meth:`after` once the passes are done.
 
-    The 1-minute load average counts the benchmark's own running threads too, so the figure
-    compared after the run is the load average less the benchmark's own share: its average
-    number of busy threads since :meth:`before` (process CPU time / wall time), weighted by how
-    much of the last minute's average the run covers (``1 - exp(-seconds / 60)``).
+    After the run, what is compared is the CPU time other processes used during it, in cores:
+    the machine's busy time from ``/proc/stat`` (user, nice, system, irq, softirq) less this
+    process's own CPU time, over the wall time. (The 1-minute load average cannot tell the
+    benchmark from the rest: it counts runnable threads, and a library that starts more threads
+    than there are cores raised it to 2.8 on an idle 2-core machine.) Where ``/proc/stat`` is
+    missing, the load average less the benchmark's own share (busy threads weighted by
+    ``1 - exp(-seconds / 60)``) is used instead. CPU time stolen by the hypervisor is printed
+    beside it.
     """
 
     def __init__(self, per_core: float = LOAD_PER_CORE) -> None:
@@ -96,6 +100,7 @@ class LoadGuard:
         self.other_after: float | None = None
         self._t0 = time.perf_counter()
         self._cpu0 = time.process_time()
+        self._stat0: tuple[float, float] | None = None
 
     def _fmt(self, loads: Sequence[float]) -> str:
         return ", ".join(f"{x:.2f}" for x in loads)
@@ -105,6 +110,7 @@ class LoadGuard:
         loads = os.getloadavg()
         self.load_before = loads[0]
         self._t0, self._cpu0 = time.perf_counter(), time.process_time()
+        self._stat0 = _cpu_seconds()
         print(f"load average before: {self._fmt(loads)} (1, 5, 15 min) on {self.cores} cores; "
               f"limit {self.per_core:.2f} per core = {self.limit:.2f} for the 1-minute figure",
               flush=True)
@@ -124,8 +130,18 @@ class LoadGuard:
         loads = os.getloadavg()
         wall = max(time.perf_counter() - self._t0, 1e-9)
         own = (time.process_time() - self._cpu0) / wall
-        share = own * (1.0 - math.exp(-wall / 60.0))
         self.load_after = loads[0]
+        stat1 = _cpu_seconds()
+        if self._stat0 is not None and stat1 is not None:
+            busy = stat1[0] - self._stat0[0]
+            steal = (stat1[1] - self._stat0[1]) / wall
+            self.other_after = max(0.0, (busy - own * wall) / wall)
+            print(f"load average after: {self._fmt(loads)} (1, 5, 15 min); over {wall:.0f} s "
+                  f"the machine was busy {busy / wall:.2f} cores on average, this benchmark "
+                  f"{own:.2f}, so other processes used {self.other_after:.2f} cores (limit "
+                  f"{self.limit:.2f}); stolen by the hypervisor: {steal:.2f} cores", flush=True)
+            return
+        share = own * (1.0 - math.exp(-wall / 60.0))
         self.other_after = max(0.0, loads[0] - share)
         print(f"load average after: {self._fmt(loads)} (1, 5, 15 min); this benchmark kept "
               f"{own:.2f} threads busy on average over {wall:.0f} s (about {share:.2f} of the "
@@ -150,6 +166,22 @@ class LoadGuard:
         after = "" if self.other_after is None else f", other load after {self.other_after:.2f}"
         return f"idle machine (load before {self.load_before or 0.0:.2f}{after} on " \
                f"{self.cores} cores)"
+
+
+def _cpu_seconds() -> tuple[float, float] | None:
+    """``(busy, steal)`` CPU seconds of the whole machine since boot, from ``/proc/stat``
+    (busy: user + nice + system + irq + softirq); None where it cannot be read."""
+    try:
+        with open("/proc/stat", encoding="ascii") as f:
+            fields = f.readline().split()
+    except OSError:
+        return None
+    if not fields or fields[0] != "cpu" or len(fields) < 9:
+        return None
+    ticks = [int(x) for x in fields[1:9]]
+    hz = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    user, nice, system, _idle, _iowait, irq, softirq, steal = ticks
+    return (user + nice + system + irq + softirq) / hz, steal / hz
 
 
 # ------------------------------------------------------------------ precision
