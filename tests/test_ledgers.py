@@ -4,6 +4,9 @@ code change that alters results cannot leave a stale ledger behind.
 
 ``VERIFY`` sets, per ledger, how many cells CI recomputes and the tolerance (0: exact; toy
 runs on CPU are bit-exact for the ledger's thread count, which verify reuses).
+``IN_PROGRESS`` does the same for a long run whose cells are still being committed (no
+``config.json`` yet): its named cells are recomputed against its config at one thread, the
+thread count the committed long runs use.
 """
 
 from __future__ import annotations
@@ -12,11 +15,18 @@ from pathlib import Path
 
 import pytest
 
-from xtutor.runner import verify_ledger
+from tests._shared import shared_or_skip
+from xtutor.runner import find_config, verify_ledger
 
 ROOT = Path(__file__).resolve().parents[1] / "data" / "ledgers"
 #: ledger -> (cells recomputed in CI, tolerance)
 VERIFY: dict[str, tuple[int, float]] = {"grid_toy": (2, 0.0)}
+#: run in progress -> (config, cells recomputed in CI by name, tolerance). A fine-tuning cell of
+#: grid_xnli_e5 takes 15-20 min at one thread, beyond CI's budget; its alignment-measurement
+#: cell (e5 as shipped, bf16 retrieval on 500 XNLI test premises per language) takes about a
+#: minute. A fine-tuning cell was verified exact by hand (README, "The real grid").
+IN_PROGRESS: dict[str, tuple[str, tuple[str, ...], float]] = {
+    "grid_xnli_e5": ("grid_xnli_e5", ("seed0__none__none",), 0.0)}
 LEDGERS = sorted(p.name for p in ROOT.iterdir() if (p / "config.json").is_file()) \
     if ROOT.is_dir() else []
 
@@ -32,3 +42,20 @@ def test_ledger_matches_the_current_code(name: str) -> None:
     rep = verify_ledger(ROOT / name, cells=cells, seed=0, tolerance=tolerance)
     assert rep.ok, "\n".join([rep.summary(), *rep.problems[:20]])
     assert rep.agreed == cells
+
+
+def test_a_ledger_is_either_finished_or_in_progress() -> None:
+    assert not set(IN_PROGRESS) & set(LEDGERS), "move a finished ledger from IN_PROGRESS to VERIFY"
+    for name in IN_PROGRESS:
+        assert (ROOT / name / "cells").is_dir(), f"{name}: no cells committed"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(IN_PROGRESS))
+def test_ledger_in_progress_matches_the_current_code(name: str) -> None:
+    shared_or_skip("xnli")
+    config, names, tolerance = IN_PROGRESS[name]
+    rep = verify_ledger(ROOT / name, config=find_config(config), names=names,
+                        tolerance=tolerance)
+    assert rep.ok, "\n".join([rep.summary(), *rep.problems[:20]])
+    assert rep.agreed == len(names)
