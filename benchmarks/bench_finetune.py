@@ -9,7 +9,9 @@ same precision (``--precision fp32``, ``bf16`` or ``both``, the default): xtutor
 both are bf16 autocast around the forward pass, with fp32 weights and optimiser state).
 ``Trainer`` runs with its defaults otherwise (every weight trained, random batches); xtutor runs
 once per ``--xtutor`` setting (``full``: every weight; ``frozen``: the word-embedding matrix
-fixed). Each pass trains one model and is timed; the model is then evaluated (timed apart, with
+fixed; ``fast``: frozen, batches grouped by length and the fused AdamW kernel,
+``FinetuneConfig(group_by_length=True, fused_optimizer=True)``). Each pass trains one model and
+is timed; the model is then evaluated (timed apart, with
 xtutor's ``predict_pairs`` at the pass's precision, for both libraries) on ``--n-test`` XNLI
 test pairs in each of ``--langs`` (zero-shot outside English).
 
@@ -52,7 +54,7 @@ from _common import (
     summary_line,
 )
 
-SETTINGS = ("full", "frozen")
+SETTINGS = ("full", "frozen", "fast")
 
 
 def _load(n_train: int, n_test: int, langs: list[str], seed: int):
@@ -90,7 +92,9 @@ def train_xtutor(enc, tok, train, args, seed: int, setting: str, precision: str,
 
     cfg = FinetuneConfig(epochs=epochs, batch_size=args.batch_size, lr=args.lr,
                          warmup_ratio=0.1, weight_decay=0.01, max_length=args.max_length,
-                         seed=seed, freeze_embeddings=setting == "frozen", precision=precision)
+                         seed=seed, freeze_embeddings=setting in ("frozen", "fast"),
+                         precision=precision, group_by_length=setting == "fast",
+                         fused_optimizer=setting == "fast")
     clf, losses = finetune(enc, tok, train, cfg, show_progress=False, cpu=True)
     return clf, len(losses)
 
@@ -133,8 +137,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
     p.add_argument("--xtutor", nargs="+", default=list(SETTINGS), choices=SETTINGS,
-                   help="xtutor settings: full (every weight) and/or frozen (word embeddings "
-                        "fixed); each runs at every --precision")
+                   help="xtutor settings: full (every weight), frozen (word embeddings fixed), "
+                        "fast (frozen, length-grouped batches, fused AdamW); each runs at "
+                        "every --precision")
     p.add_argument("--no-trainer", action="store_true", help="time xtutor settings only")
     add_common_arguments(p, repeats=5)
     args = p.parse_args(argv)
@@ -165,7 +170,8 @@ def main(argv: list[str] | None = None) -> int:
     # first-call costs (thread pools, kernels) off the clock: a 2-step run per side
     warm_train, warm_tests = _load(32, 4, ["en"], 99)
     counter = ForwardCounter(class_suffix="ForSequenceClassification")
-    labels = {"trainer": "Trainer", "xtutor": "xtutor", "xtutor frozen": "xtutor frozen"}
+    labels = {"trainer": "Trainer", "xtutor": "xtutor", "xtutor frozen": "xtutor frozen",
+              "xtutor fast": "xtutor fast"}
     per_seed: list[tuple[int, int, dict]] = []
 
     def make_pass(lib: str, precision: str, seed: int, train, tests, epochs: float,
@@ -176,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
             if lib == "trainer":
                 clf, n = train_trainer(enc, tok, train, args, seed, steps, precision)
             else:
-                setting = "frozen" if lib.endswith("frozen") else "full"
+                setting = lib.split()[-1] if " " in lib else "full"
                 clf, n = train_xtutor(enc, tok, train, args, seed, setting, precision, epochs)
             seconds = time.perf_counter() - t0
             if n != steps:
@@ -194,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
         return run
 
     libs = ([] if args.no_trainer else ["trainer"]) + \
-        ["xtutor" if s == "full" else "xtutor frozen" for s in args.xtutor]
+        ["xtutor" if s == "full" else f"xtutor {s}" for s in args.xtutor]
     with counter:
         for seed in args.seeds:
             train, tests = _load(args.n_train, args.n_test, args.langs, seed)

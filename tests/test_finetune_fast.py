@@ -53,3 +53,40 @@ def test_fp16_needs_a_gpu(small_world, tiny_encoder) -> None:
     with pytest.raises(ValueError, match="'fp16' needs a GPU"):
         finetune(model, tok, small_world.nli(8), FinetuneConfig(precision="fp16"),
                  show_progress=False, cpu=True)
+
+
+def test_length_grouped_batches_visit_every_example_once_and_pad_less() -> None:
+    from xtutor.training.classify import GROUP_BATCHES, _Sampler
+
+    g = torch.Generator().manual_seed(0)
+    lengths = torch.randint(5, 90, (1000,), generator=g).tolist()
+    size = 10
+    pads = {}
+    for grouped in (False, True):
+        s = _Sampler(1000, size, torch.Generator().manual_seed(3), 1,
+                     lengths if grouped else None)
+        batches = [s.next()[0] for _ in range(100)]  # one whole permutation
+        assert sorted(j for b in batches for j in b) == list(range(1000))
+        pads[grouped] = sum(max(lengths[j] for j in b) * len(b) for b in batches)
+        if grouped:  # within a batch the lengths are close: each comes from one sorted chunk
+            spread = [max(lengths[j] for j in b) - min(lengths[j] for j in b) for b in batches]
+            assert max(spread) <= 85 / (GROUP_BATCHES / 10)
+            again = _Sampler(1000, size, torch.Generator().manual_seed(3), 1, lengths)
+            assert [again.next()[0] for _ in range(100)] == batches  # seeded
+    real = sum(lengths)
+    assert real / pads[True] > 0.9 > 0.75 > real / pads[False]
+
+
+def test_grouped_batches_and_the_fused_optimizer_learn_like_the_defaults(small_world,
+                                                                        tiny_encoder) -> None:
+    model, tok = tiny_encoder
+    train, test = small_world.nli(900, "L0", seed=1), small_world.nli(150, "L0", seed=2)
+    acc = {}
+    for fast in (False, True):
+        clf, losses = finetune(model, tok, train, FinetuneConfig(
+            epochs=6, batch_size=32, lr=2e-3, group_by_length=fast, fused_optimizer=fast),
+            show_progress=False, cpu=True)
+        assert all(torch.isfinite(torch.tensor(losses)))
+        acc[fast] = evaluate_pairs(clf, tok, test)
+    assert acc[True] > 0.5, acc  # chance is 1/3: it learns
+    assert abs(acc[True] - acc[False]) <= 0.1, acc

@@ -16,8 +16,10 @@ class NonFiniteLossError(RuntimeError):
 
 
 def make_optimizer(model: torch.nn.Module, lr: float, weight_decay: float, warmup: int,
-                   total: int) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
-    """AdamW (no decay on biases and LayerNorm) with linear warm-up then linear decay."""
+                   total: int, *, fused: bool = False
+                   ) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
+    """AdamW (no decay on biases and LayerNorm) with linear warm-up then linear decay;
+    ``fused``: PyTorch's fused AdamW kernel instead of the multi-tensor one."""
     if lr <= 0:
         raise ValueError(f"learning rate must be positive, got {lr}")
     if total <= 0:
@@ -28,7 +30,8 @@ def make_optimizer(model: torch.nn.Module, lr: float, weight_decay: float, warmu
             continue
         (no_decay if p.ndim < 2 or "LayerNorm" in n or "norm" in n.lower() else decay).append(p)
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay},
-                             {"params": no_decay, "weight_decay": 0.0}], lr=lr)
+                             {"params": no_decay, "weight_decay": 0.0}], lr=lr,
+                            **({"fused": True} if fused else {}))
 
     def schedule(step: int) -> float:
         if step < warmup:

@@ -190,7 +190,8 @@ def token_task(tokenizer: PreTrainedTokenizerBase, data: TokenDataset, max_lengt
         return s.with_words(r.augment_words(s.words, rng))
 
     return TrainTask(data.task, data.sentences, batch, encode, token_cross_entropy,
-                     h.hexdigest()[:16], augment, augment_hook="augment_words")
+                     h.hexdigest()[:16], augment, augment_hook="augment_words",
+                     lengths=[len(it["input_ids"]) for it in items])
 
 
 def check_token_regularizers(regularizers: Sequence[Regularizer], task: str = "udpos") -> None:
