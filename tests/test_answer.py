@@ -119,3 +119,26 @@ def test_controls_enter_the_family_when_the_grid_has_them():
     assert ctl.loc["none/plain - none/hypothesis-only", "verdict"] == "significantly higher than"
     assert "control" not in set(answer_effects(_grid({"none/plain": 0, "sentence/plain": .1},
                                                      n_seeds=5)).part)
+
+
+def test_collapsed_cells_finds_the_constant_classifiers_of_the_real_grid() -> None:
+    import dataclasses
+    from pathlib import Path
+
+    from xtutor.experiments.grid_analysis import collapsed_cells
+    from xtutor.results import read_records
+
+    cells = Path(__file__).resolve().parents[1] / "data" / "ledgers" / "grid_xnli_e5" / "cells"
+    names = ["seed2__none__free", "seed3__none__free", "seed2__none__plain",
+             "seed3__none__plain", "seed0__none__free"]
+    recs = [r for n in names for f in sorted(cells.glob(f"{n}.*.jsonl"))
+            for r in read_records(f)]
+    assert len({r.method + str(r.seed) for r in recs}) == len(names), "cells missing"
+    out = collapsed_cells(pd.DataFrame([dataclasses.asdict(r) for r in recs]))
+    got = {(int(r.seed), r.method): bool(r.collapsed) for r in out.itertuples()}
+    # free adversarial training left seeds 2 and 3 predicting one class (0.338 / 0.324 in
+    # all five languages, no attack succeeded); plain fine-tuning and seed 0's free run read
+    # their input
+    assert got == {(2, "none/free"): True, (3, "none/free"): True, (2, "none/plain"): False,
+                   (3, "none/plain"): False, (0, "none/free"): False}
+    assert out.loc[out.collapsed, "languages"].min() == 5

@@ -242,6 +242,45 @@ def alignment_vs_transfer(df: pd.DataFrame) -> pd.DataFrame:
         ["seed", "alignment", "finetune", "retrieval", "zero_shot"]]
 
 
+def collapsed_cells(df: pd.DataFrame, tol: float = 1e-9) -> pd.DataFrame:
+    """The fine-tuned cells whose classifier predicts one label for every input, from their
+    records alone: one row per (seed, method) with ``collapsed`` (bool), ``accuracy`` (the
+    clean same-language accuracy when it is the same in every language, else NaN) and
+    ``languages``.
+
+    On a parallel test set (XNLI: the same items in every language) a constant classifier
+    scores exactly the same accuracy in every language, and no attack can change its
+    prediction, so every attack records 0 successes; a classifier that reads its input does
+    neither (different texts give different predictions). A cell is ``collapsed`` when both
+    hold (attack records absent: the first alone). Cells without fine-tuning (``.../none``)
+    are left out.
+
+    Example:
+        >>> rows = [{"method": m, "seed": 0, "task": "xnli", "metric": "accuracy", "value": v,
+        ...          "premise_lang": x, "hypothesis_lang": x, "eval_lang": x, "attack": "none"}
+        ...         for m, vals in (("none/free", (.338, .338)), ("none/plain", (.68, .61)))
+        ...         for x, v in zip(("en", "sw"), vals)]
+        >>> collapsed_cells(pd.DataFrame(rows))[["method", "collapsed"]].values.tolist()
+        [['none/free', True], ['none/plain', False]]
+    """
+    g = grid_frame(df)
+    g = g[g.finetune != "none"]
+    same = g[(g.metric == "accuracy") & (g.premise_lang == g.hypothesis_lang)
+             & (g.attack.fillna("none") == "none")]
+    if same.empty:
+        raise ValueError("collapsed_cells: no clean same-language accuracy records")
+    succ = g[g.metric == "succeeded"].groupby(["seed", "method"]).value.sum()
+    rows = []
+    for (seed, method), cell in same.groupby(["seed", "method"], sort=True):
+        spread = float(cell.value.max() - cell.value.min())
+        constant = len(cell) >= 2 and spread <= tol
+        attacked = (seed, method) in succ.index
+        rows.append({"seed": seed, "method": method, "languages": len(cell),
+                     "accuracy": float(cell.value.iloc[0]) if constant else float("nan"),
+                     "collapsed": bool(constant and (not attacked or succ[(seed, method)] == 0))})
+    return pd.DataFrame(rows)
+
+
 def summary_table(df: pd.DataFrame) -> pd.DataFrame:
     """Mean over seeds of every :func:`grid_scores` quantity, one row per (alignment,
     finetune), one column per quantity."""
@@ -250,5 +289,5 @@ def summary_table(df: pd.DataFrame) -> pd.DataFrame:
         .unstack("quantity")
 
 
-__all__ = ["alignment_vs_transfer", "compare", "effect_text", "effects_frame", "grid_frame",
-           "grid_scores", "summary_table", "verdict"]
+__all__ = ["alignment_vs_transfer", "collapsed_cells", "compare", "effect_text", "effects_frame",
+           "grid_frame", "grid_scores", "summary_table", "verdict"]
