@@ -8,8 +8,9 @@ fp32. ``auto``, the default of those functions, resolves per device and model
 native bf16 instructions (AVX-512 BF16 or AMX), else ``fp32``; and ``fp32`` for a model narrower
 than :data:`BF16_MIN_HIDDEN`. Why, measured on this project's 2-core AVX-512 BF16 CPU:
 
-- e5-small (hidden 384): bf16 encodes 2.2x faster; embeddings' cosine to fp32 >= 0.9999,
-  predicted XNLI labels >= 99.5% identical, word-alignment links >= 99% identical
+- e5-small (hidden 384): bf16 encodes 1.8-2.2x faster and evaluates 2.05x faster (idle runs,
+  ``benchmarks/``); embeddings' cosine to fp32 >= 0.9999, predicted XNLI labels >= 99.5%
+  identical, word-alignment links >= 99% identical
   (``tests/test_precision.py`` checks >= 0.999 / 99.5% / 99% on every run);
 - the toy encoders (hidden 32-128): bf16 is no faster (1.07x at hidden 64, one thread), so they
   stay fp32, and the book's toy numbers stay the same on every CPU.
