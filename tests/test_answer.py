@@ -91,9 +91,54 @@ def test_answer_table_marks_what_a_setting_did_not_run():
 
 
 def test_comparisons_need_both_methods():
-    labels = [c.label for c in answer_comparisons(["none/plain", "none/free", "none/none"])]
-    assert labels == ["none/free - none/plain", "none/free - none/plain",
-                      "none/plain - none/none"]
+    got = [(c.part, c.label) for c in answer_comparisons(["none/plain", "none/free",
+                                                          "none/none"])]
+    assert got == [("robust-clean", "none/free - none/plain"),
+                   ("robust-attack", "none/free - none/plain"),
+                   ("generalized", "none/free - none/plain"),
+                   ("erosion", "none/plain - none/none"),
+                   ("erosion", "none/free - none/plain")]
+
+
+def test_generalized_part_is_paired_by_seed() -> None:
+    """mixed - zero-shot spans languages: one value per seed, and a method whose gain is the
+    same on mixed and same-language pairs gets a zero effect."""
+    rows = []
+    for s in range(4):
+        for m, gain_mixed in (("none/plain", 0.0), ("none/codeswitch", 0.05 + 0.01 * s)):
+            for p, h in (("L0", "L0"), ("L1", "L1"), ("L0", "L1"), ("L1", "L0")):
+                rows.append({"method": m, "seed": s, "train_lang": "L0", "premise_lang": p,
+                             "hypothesis_lang": h, "eval_lang": p if p == h else f"{p}-{h}",
+                             "attack": "none", "task": "nli", "metric": "accuracy",
+                             "value": 0.5 + 0.1 * (m != "none/plain")
+                             + (gain_mixed if p != h else 0.0)})
+    fx = answer_effects(pd.DataFrame(rows)).set_index(["part", "comparison"])
+    g = fx.loc[("generalized", "none/codeswitch - none/plain")]
+    assert g.n == 4 and g["mean"] == pytest.approx(0.065)
+    assert fx.loc[("robust-clean", "none/codeswitch - none/plain"), "mean"] == \
+        pytest.approx(0.1)
+
+
+def test_collapse_tolerates_a_handful_of_items_and_sensitivity_drops_the_cell() -> None:
+    from xtutor.experiments.grid_analysis import collapsed_cells, without_collapsed
+
+    rows = [{"method": m, "seed": s, "task": "xnli", "metric": "accuracy", "value": v,
+             "premise_lang": x, "hypothesis_lang": x, "eval_lang": x, "attack": "none"}
+            for s, m, vals in ((0, "none/consistency", (.35, .35, .352)),
+                               (1, "none/consistency", (.35, .36, .40)),
+                               (0, "none/plain", (.68, .61, .60)))
+            for x, v in zip(("en", "sw", "my"), vals, strict=True)]
+    df = pd.DataFrame(rows)
+    cc = collapsed_cells(df).set_index(["seed", "method"])
+    assert cc.loc[(0, "none/consistency"), "collapsed"]          # 0.352: one item off
+    assert cc.loc[(0, "none/consistency"), "accuracy"] == pytest.approx(0.3507, abs=1e-4)
+    assert not cc.loc[(1, "none/consistency"), "collapsed"]      # 0.36, 0.40: reads input
+    assert not collapsed_cells(df, tol=1e-9).collapsed.any()     # exact constancy only
+    kept = without_collapsed(df)
+    assert set(zip(kept.seed, kept.method, strict=True)) == {(1, "none/consistency"),
+                                                             (0, "none/plain")}
+    plain = df[df.method == "none/plain"]
+    assert without_collapsed(plain) is plain                     # nothing to drop
 
 
 def test_default_compare_is_unchanged_seed_units_differ():

@@ -14,8 +14,15 @@ transfer       ``sentence/plain - none/plain``                         zero_shot
 robust-clean   ``none/<method> - none/plain`` per robust method        zero_shot
 robust-attack  ``none/<method> - none/plain`` per robust method        attacked:all
 together       ``sentence/<method> - none/plain`` per robust method    attacked:all
+generalized    ``sentence/plain - none/plain`` and                     mixed_minus_zero_shot
+               ``none/<method> - none/plain`` per robust method: is
+               the gain larger on mixed-language pairs than on
+               same-language pairs?
 erosion        ``none/plain - none/none`` (retrieval after English     retrieval
-               fine-tuning; grids with ``retrieval_after``)
+               fine-tuning against the encoder before it), then
+               ``none/<method> - none/plain`` and
+               ``sentence/plain - none/plain`` (which method keeps
+               more of the alignment); grids with ``retrieval_after``
 control        ``sentence/plain - sentence-shuffled/plain`` (the same  zero_shot
                InfoNCE steps on shuffled translations: does the
                gain need translations, or only the extra training?)
@@ -95,8 +102,22 @@ def answer_comparisons(methods: Sequence[str]) -> list[Comparison]:
         out.append(Comparison("together", f"do sentence alignment and {f} fine-tuning "
                               f"together raise accuracy under attack?", "attacked:all",
                               f"sentence/{f}", "none/plain"))
+    out.append(Comparison("generalized", "does sentence alignment gain more on mixed-language "
+                          "pairs than on same-language pairs?", "mixed_minus_zero_shot",
+                          "sentence/plain", "none/plain"))
+    for f in ROBUST_METHODS:
+        out.append(Comparison("generalized", f"does {f} fine-tuning gain more on mixed-language "
+                              f"pairs than on same-language pairs?", "mixed_minus_zero_shot",
+                              f"none/{f}", "none/plain"))
     out.append(Comparison("erosion", "does English fine-tuning change translation "
                           "retrieval?", "retrieval", "none/plain", "none/none"))
+    out.append(Comparison("erosion", "does an aligned encoder keep more of its alignment "
+                          "through English fine-tuning?", "retrieval", "sentence/plain",
+                          "none/plain"))
+    for f in ROBUST_METHODS:
+        out.append(Comparison("erosion", f"does {f} fine-tuning keep more of the alignment "
+                              f"than plain fine-tuning?", "retrieval", f"none/{f}",
+                              "none/plain"))
     out.append(Comparison("control", "does sentence alignment beat the same training on "
                           "shuffled translations?", "zero_shot", "sentence/plain",
                           "sentence-shuffled/plain"))

@@ -124,6 +124,7 @@ def compare(df: pd.DataFrame, quantity: str, treatment: str, control: str, *,
     seed (they share a model), the Student-t interval below 10 seeds and the BCa bootstrap
     from 10 on, the paired t-test over seeds, the interval clamped to [-1, 1] (every quantity
     is an accuracy, a rate or an error rate); :mod:`xtutor.experiments.answer` uses it.
+    ``mixed_minus_zero_shot`` spans languages, so it is always paired by seed.
 
     Example:
         >>> df = pd.DataFrame({"method": ["none/plain", "word/plain"] * 2, "seed": [0, 0, 1, 1],
@@ -138,6 +139,8 @@ def compare(df: pd.DataFrame, quantity: str, treatment: str, control: str, *,
     """
     from xtutor.stats import paired_difference
 
+    if quantity == "mixed_minus_zero_shot":  # spans languages: defined per seed only
+        by_language = False
     sc = grid_scores(df, by_language=by_language)
     sc = sc[sc.quantity == quantity]
     if sc.empty:
@@ -242,18 +245,20 @@ def alignment_vs_transfer(df: pd.DataFrame) -> pd.DataFrame:
         ["seed", "alignment", "finetune", "retrieval", "zero_shot"]]
 
 
-def collapsed_cells(df: pd.DataFrame, tol: float = 1e-9) -> pd.DataFrame:
-    """The fine-tuned cells whose classifier predicts one label for every input, from their
-    records alone: one row per (seed, method) with ``collapsed`` (bool), ``accuracy`` (the
-    clean same-language accuracy when it is the same in every language, else NaN) and
-    ``languages``.
+def collapsed_cells(df: pd.DataFrame, tol: float = 0.005) -> pd.DataFrame:
+    """The fine-tuned cells whose classifier predicts one label for (almost) every input, from
+    their records alone: one row per (seed, method) with ``collapsed`` (bool), ``accuracy``
+    (the mean clean same-language accuracy when it is the same in every language within
+    ``tol``, else NaN) and ``languages``.
 
     On a parallel test set (XNLI: the same items in every language) a constant classifier
-    scores exactly the same accuracy in every language, and no attack can change its
-    prediction, so every attack records 0 successes; a classifier that reads its input does
-    neither (different texts give different predictions). A cell is ``collapsed`` when both
-    hold (attack records absent: the first alone). Cells without fine-tuning (``.../none``)
-    are left out.
+    scores the same accuracy in every language, and no attack can change its prediction, so
+    every attack records 0 successes; a classifier that reads its input does neither
+    (different texts give different predictions). A cell is ``collapsed`` when both hold
+    (attack records absent: the first alone). ``tol`` (default 0.005, 2 of 500 items) admits
+    a classifier that departs from its one label on a handful of inputs (seen on the real
+    grid: 0.350 in four languages, 0.352 in Burmese, no attack success in 900 attacked
+    pairs). Cells without fine-tuning (``.../none``) are left out.
 
     Example:
         >>> rows = [{"method": m, "seed": 0, "task": "xnli", "metric": "accuracy", "value": v,
@@ -276,9 +281,31 @@ def collapsed_cells(df: pd.DataFrame, tol: float = 1e-9) -> pd.DataFrame:
         constant = len(cell) >= 2 and spread <= tol
         attacked = (seed, method) in succ.index
         rows.append({"seed": seed, "method": method, "languages": len(cell),
-                     "accuracy": float(cell.value.iloc[0]) if constant else float("nan"),
+                     "accuracy": float(cell.value.mean()) if constant else float("nan"),
                      "collapsed": bool(constant and (not attacked or succ[(seed, method)] == 0))})
     return pd.DataFrame(rows)
+
+
+def without_collapsed(df: pd.DataFrame, tol: float = 0.005) -> pd.DataFrame:
+    """``df`` without the records of its collapsed cells (:func:`collapsed_cells`), for a
+    sensitivity analysis beside the analysis of every seed: a paired comparison then drops
+    the seeds whose treatment (or control) collapsed. Which cells collapse is itself a result
+    (trainability at the grid's budget); report both, never this one alone.
+
+    Example:
+        >>> rows = [{"method": m, "seed": 0, "task": "xnli", "metric": "accuracy", "value": v,
+        ...          "premise_lang": x, "hypothesis_lang": x, "eval_lang": x, "attack": "none"}
+        ...         for m, vals in (("none/free", (.338, .338)), ("none/plain", (.68, .61)))
+        ...         for x, v in zip(("en", "sw"), vals)]
+        >>> sorted(without_collapsed(pd.DataFrame(rows)).method.unique())
+        ['none/plain']
+    """
+    cc = collapsed_cells(df, tol)
+    bad = set(map(tuple, cc.loc[cc.collapsed, ["seed", "method"]].to_numpy().tolist()))
+    if not bad:
+        return df
+    keep = [(s, m) not in bad for s, m in zip(df.seed, df.method, strict=True)]
+    return df[keep]
 
 
 def summary_table(df: pd.DataFrame) -> pd.DataFrame:
@@ -290,4 +317,4 @@ def summary_table(df: pd.DataFrame) -> pd.DataFrame:
 
 
 __all__ = ["alignment_vs_transfer", "collapsed_cells", "compare", "effect_text", "effects_frame",
-           "grid_frame", "grid_scores", "summary_table", "verdict"]
+           "grid_frame", "grid_scores", "summary_table", "verdict", "without_collapsed"]
