@@ -187,3 +187,19 @@ def test_collapsed_cells_finds_the_constant_classifiers_of_the_real_grid() -> No
     assert got == {(2, "none/free"): True, (3, "none/free"): True, (2, "none/plain"): False,
                    (3, "none/plain"): False, (0, "none/free"): False}
     assert out.loc[out.collapsed, "languages"].min() == 5
+
+
+def test_methods_with_fewer_seeds_are_paired_on_the_seeds_both_ran() -> None:
+    """The real grid runs 3 aligned seeds beside 5 unaligned ones: a comparison across them
+    uses the 3 shared seeds (and says so in ``n``), never unpaired rows."""
+    df = _grid({"none/plain": 0.0, "none/free": 0.0}, n_seeds=5)
+    aligned = _grid({"sentence/plain": 0.05}, n_seeds=3)
+    both = pd.concat([df, aligned], ignore_index=True)
+    c = compare(both, "zero_shot", "sentence/plain", "none/plain", seed_units=True)
+    assert c.n == 3
+    fx = answer_effects(both).set_index(["part", "comparison"])
+    assert fx.loc[("transfer", "sentence/plain - none/plain"), "n"] == 3
+    assert fx.loc[("robust-clean", "none/free - none/plain"), "n"] == 5
+    late = aligned.assign(seed=aligned.seed + 10)
+    with pytest.raises(ValueError, match="share no seed"):
+        compare(pd.concat([df, late]), "zero_shot", "sentence/plain", "none/plain")

@@ -27,7 +27,9 @@ control        ``sentence/plain - sentence-shuffled/plain`` (the same  zero_shot
                InfoNCE steps on shuffled translations: does the
                gain need translations, or only the extra training?)
                and ``none/plain - none/hypothesis-only`` (does the
-               model read the premise?); grids with these controls
+               model read the premise?) and ``none/plain -
+               none/shuffled-labels`` (does it learn from the
+               labels?); grids with these controls
 =============  ======================================================  =====================
 
 Within one setting every comparison that could be computed is one family: p-values are
@@ -124,6 +126,9 @@ def answer_comparisons(methods: Sequence[str]) -> list[Comparison]:
     out.append(Comparison("control", "does the fine-tuned model read the premise (against "
                           "a hypothesis-only model)?", "zero_shot", "none/plain",
                           "none/hypothesis-only"))
+    out.append(Comparison("control", "does fine-tuning learn from the labels (against the "
+                          "same training on shuffled labels)?", "zero_shot", "none/plain",
+                          "none/shuffled-labels"))
     return [c for c in out if {c.treatment, c.control} <= have]
 
 

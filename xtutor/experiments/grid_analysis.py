@@ -124,7 +124,10 @@ def compare(df: pd.DataFrame, quantity: str, treatment: str, control: str, *,
     seed (they share a model), the Student-t interval below 10 seeds and the BCa bootstrap
     from 10 on, the paired t-test over seeds, the interval clamped to [-1, 1] (every quantity
     is an accuracy, a rate or an error rate); :mod:`xtutor.experiments.answer` uses it.
-    ``mixed_minus_zero_shot`` spans languages, so it is always paired by seed.
+    ``mixed_minus_zero_shot`` spans languages, so it is always paired by seed. When the two
+    methods ran different seeds (a grid with fewer seeds for one alignment, or a sensitivity
+    analysis without some cells) the comparison is made on the seeds both ran; ``n`` of the
+    result says how many.
 
     Example:
         >>> df = pd.DataFrame({"method": ["none/plain", "word/plain"] * 2, "seed": [0, 0, 1, 1],
@@ -147,6 +150,13 @@ def compare(df: pd.DataFrame, quantity: str, treatment: str, control: str, *,
         raise ValueError(f"compare: no {quantity!r} scores in the records; quantities: "
                          f"{sorted(set(grid_scores(df).quantity))}")
     sc = sc.assign(method=sc.alignment + "/" + sc.finetune)
+    seeds = [set(sc.seed[sc.method == m]) for m in (treatment, control)]
+    if all(seeds) and seeds[0] != seeds[1]:  # e.g. 3 aligned seeds against 5 unaligned ones
+        common = seeds[0] & seeds[1]
+        if not common:
+            raise ValueError(f"compare: {treatment!r} (seeds {sorted(seeds[0])}) and "
+                             f"{control!r} (seeds {sorted(seeds[1])}) share no seed")
+        sc = sc[sc.seed.isin(common)]
     on = ["seed", "eval_lang"] if by_language else ["seed"]
     if seed_units:
         return paired_difference(sc, "method", treatment, control, on=on, interval="auto",
