@@ -88,6 +88,10 @@ def test_answer_table_marks_what_a_setting_did_not_run():
     assert t.loc[("transfer", "sentence/plain - none/plain"), ("toy", "seeds")] == "3"
     with pytest.raises(ValueError, match="none of the answer's comparisons"):
         answer_effects(_grid({"none/plain": 0.0}, n_seeds=2))
+    given = answer_table({"toy": toy, "real": real}, effects={"real": answer_effects(real)})
+    assert given.equals(t)  # precomputed effects give the same table
+    with pytest.raises(ValueError, match="not settings"):
+        answer_table({"toy": toy}, effects={"real": answer_effects(real)})
 
 
 def test_comparisons_need_both_methods():

@@ -173,11 +173,14 @@ def answer_effects(df: pd.DataFrame, *, seed: int = 0, alpha: float = 0.05) -> p
     return out.drop(columns="sd")
 
 
-def answer_table(settings: Mapping[str, pd.DataFrame], *, seed: int = 0) -> pd.DataFrame:
+def answer_table(settings: Mapping[str, pd.DataFrame], *, seed: int = 0,
+                 effects: Mapping[str, pd.DataFrame] | None = None) -> pd.DataFrame:
     """Side by side, one column group per setting (e.g. ``{"toy family": toy_records,
     "e5-small on XNLI": real_records}``): for each comparison the effect with its interval,
     Holm-adjusted p-value, seeds and verdict; ``"not run"`` where a setting lacks it. Each
-    setting is its own family (:func:`answer_effects`).
+    setting is its own family (:func:`answer_effects`). ``effects`` passes
+    :func:`answer_effects` frames already computed for some settings (by setting name), so a
+    chapter that also reads them does not compute the bootstrap twice.
 
     Example:
         >>> import pandas as pd
@@ -191,8 +194,13 @@ def answer_table(settings: Mapping[str, pd.DataFrame], *, seed: int = 0) -> pd.D
     """
     if not settings:
         raise ValueError("answer_table: pass {setting name: grid records frame}")
-    effects = {name: answer_effects(df, seed=seed).set_index(["part", "comparison"])
-               for name, df in settings.items()}
+    given = dict(effects or {})
+    unknown = sorted(set(given) - set(settings))
+    if unknown:
+        raise ValueError(f"answer_table: effects given for {unknown}, which are not settings "
+                         f"({sorted(settings)})")
+    effects = {name: (given[name] if name in given else answer_effects(df, seed=seed))
+               .set_index(["part", "comparison"]) for name, df in settings.items()}
     order = list(dict.fromkeys(k for fx in effects.values() for k in fx.index))
     parts = {c.part: i for i, c in enumerate(answer_comparisons(
         [m for df in settings.values() for m in df.method.unique()]))}
