@@ -155,7 +155,7 @@ def grid_kind(grid: Any) -> Kind:
                 volatile=("save_encoders", "n_examples"),
                 added=("precision", "finetune_precision", "freeze_embeddings", "query_budget",
                        "protect_labels", "retrieval_after", "attack_sides",
-                       "attack_languages", "xnli_source"),
+                       "attack_languages", "xnli_source", "pawsx_source", "pawsx_train"),
                 summarize=grid.summarize)
 
 

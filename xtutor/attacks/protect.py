@@ -6,15 +6,19 @@ changed prediction there is not a fooled model. :func:`label_protection` gives t
 :class:`~xtutor.attacks.constraints.Constraints` settings that protect, per language:
 
 - negation words (standalone words; for Myanmar, negation written inside a longer word is
-  matched as a substring: ``မဟုတ်`` "is not", ``မရှိ`` "there is not", the final ``ဘူး``);
+  matched as a substring: ``မဟုတ်`` "is not", ``မရှိ`` "there is not", the final ``ဘူး``;
+  for Korean the stems of the inflected negators: ``않`` of ``-지 않다``, ``없`` "there is
+  not", ``아니``/``아닌`` "is not", ``못하`` "cannot");
 - numbers in any script (``protect_numbers``);
 - capitalised words inside a sentence, a named-entity heuristic for cased scripts
   (``protect_names``).
 
 Limits, said plainly: Swahili marks most negation with verb prefixes (``ha-``, ``si-``), so
 only its standalone negators and the common negated copulas are listed; names in caseless
-scripts (Urdu, Myanmar) are not detected. These lists were written for this project from
-grammar references, not taken from another tool.
+scripts (Urdu, Myanmar, Korean) are not detected; Japanese and Chinese, written without
+spaces, have no list (the word attacks edit whitespace words, see
+:mod:`xtutor.attacks.words`). These lists were written for this project from grammar
+references, not taken from another tool.
 
 Example:
     >>> p = label_protection("en")
@@ -45,11 +49,13 @@ NEGATION_WORDS: dict[str, tuple[str, ...]] = {
     "ur": ("نہیں", "نہ", "مت", "بغیر", "بلا", "کبھی"),
     "hi": ("नहीं", "न", "मत", "बिना", "कभी"),
     "my": (),
+    "ko": ("안", "못", "전혀", "결코"),
 }
 
 #: Negation written inside longer words, matched as substrings (lower case).
 NEGATION_SUBSTRINGS: dict[str, tuple[str, ...]] = {
     "my": ("မဟုတ်", "မရှိ", "ဘူး"),
+    "ko": ("않", "없", "아니", "아닌", "아님", "못하"),
 }
 
 

@@ -5,6 +5,11 @@ The published release (``x-final/<lang>/``) has one TSV per split with the heade
 ``dev_2k.tsv``, ``test_2k.tsv`` and ``translated_train.tsv`` (English: ``train.tsv``). The files
 contain bare quote characters, so they are split on tabs without quote processing. With
 ``path=None`` the Hub dataset ``google-research-datasets/paws-x`` is used.
+
+The dev and test sets are human translations of the same English items, with the item's
+``id`` in every language: :func:`check_pawsx_parallel` checks that two languages' sets line up
+by id, :func:`join_pawsx_pairs` pairs ``sentence1`` of one language with ``sentence2`` of
+another (mixed-language evaluation).
 """
 
 from __future__ import annotations
@@ -15,6 +20,10 @@ from pathlib import Path
 from xtutor.data.hub import hub_label_names, load_hub_dataset
 from xtutor.data.paths import Errors, RowErrors, first_existing, iter_tsv_rows, tsv_header
 from xtutor.data.types import PAWS_LABELS, PairDataset, PairExample, check_label_order
+
+#: Least fraction of the items of two PAWS-X sets (of the larger) whose ids both must have for
+#: the two to count as parallel (:func:`check_pawsx_parallel`): a few items lack a translation.
+MIN_SHARED_IDS = 0.9
 
 #: PAWS-X languages (Hub configs).
 PAWSX_LANGUAGES: tuple[str, ...] = ("de", "en", "es", "fr", "ja", "ko", "zh")
@@ -143,3 +152,84 @@ def _load_pawsx_hub(lang: str, split: str) -> PairDataset:
             PairExample(row["sentence1"], row["sentence2"], int(label), lang, lang, str(row["id"]))
         )
     return PairDataset("pawsx", PAWS_LABELS, examples)
+
+
+def _ids(data: PairDataset, lang: str, split: str) -> dict[str, PairExample]:
+    out: dict[str, PairExample] = {}
+    for ex in data:
+        if ex.id in out:
+            raise ValueError(f"PAWS-X {split} {lang}: id {ex.id!r} occurs more than once; the "
+                             f"ids must name one item each to pair languages by id")
+        out[ex.id] = ex
+    return out
+
+
+def check_pawsx_parallel(first: PairDataset, second: PairDataset, first_lang: str,
+                         second_lang: str, split: str = "test",
+                         min_shared: float = MIN_SHARED_IDS) -> set[str]:
+    """The ids two PAWS-X sets of one split share, once checked to line up as translations of
+    the same items: ids unique within each set, the same label for every shared id, and at
+    least ``min_shared`` of the larger set's ids shared (``1.0``: the same ids exactly; the
+    default tolerates the few items without a translation). Otherwise a ValueError names the
+    split, the languages and the first mismatches. ``first_lang``/``second_lang`` and ``split``
+    only name the sets in messages.
+
+    Example:
+        >>> en = PairDataset("pawsx", PAWS_LABELS, [PairExample("A", "B", 1, "en", "en", "7")])
+        >>> de = PairDataset("pawsx", PAWS_LABELS, [PairExample("X", "Y", 1, "de", "de", "7")])
+        >>> check_pawsx_parallel(en, de, "en", "de")
+        {'7'}
+        >>> bad = PairDataset("pawsx", PAWS_LABELS, [PairExample("X", "Y", 1, "de", "de", "8")])
+        >>> check_pawsx_parallel(en, bad, "en", "de")
+        Traceback (most recent call last):
+        ...
+        ValueError: PAWS-X test en/de: the ids do not line up: 0 of 1 shared ...
+    """
+    if not 0 < min_shared <= 1:
+        raise ValueError(f"min_shared must be in (0, 1], got {min_shared}")
+    a, b = _ids(first, first_lang, split), _ids(second, second_lang, split)
+    shared = set(a) & set(b)
+    if not a or not b:
+        raise ValueError(f"PAWS-X {split} {first_lang}/{second_lang}: an empty set "
+                         f"({len(a)} and {len(b)} items); nothing to pair")
+    larger = max(len(a), len(b))
+    if len(shared) < min_shared * larger:
+        only_a, only_b = sorted(set(a) - shared), sorted(set(b) - shared)
+        raise ValueError(
+            f"PAWS-X {split} {first_lang}/{second_lang}: the ids do not line up: "
+            f"{len(shared)} of {larger} shared (at least {min_shared:.0%} expected); only in "
+            f"{first_lang}: {only_a[:3]}, only in {second_lang}: {only_b[:3]}")
+    wrong = [i for i in sorted(shared) if a[i].label != b[i].label]
+    if wrong:
+        i = wrong[0]
+        raise ValueError(
+            f"PAWS-X {split} {first_lang}/{second_lang}: the ids do not line up: {len(wrong)} "
+            f"shared ids have different labels, e.g. id {i!r}: "
+            f"{PAWS_LABELS[a[i].label]!r} ({first_lang}) vs {PAWS_LABELS[b[i].label]!r} "
+            f"({second_lang})")
+    return shared
+
+
+def join_pawsx_pairs(sentence1s: PairDataset, sentence2s: PairDataset, premise_lang: str,
+                     hypothesis_lang: str, split: str = "test") -> PairDataset:
+    """``sentence1`` of one language's PAWS-X set paired by ``id`` with ``sentence2`` of
+    another's (mixed-language evaluation), in the order of ``sentence1s``. The two sets must
+    hold the same ids with the same labels (:func:`check_pawsx_parallel` with
+    ``min_shared=1``): restrict both to their shared ids first where translations are missing.
+
+    Example:
+        >>> en = PairDataset("pawsx", PAWS_LABELS,
+        ...                  [PairExample("Anna saw Ben.", "Ben saw Anna.", 0, "en", "en", "3")])
+        >>> de = PairDataset("pawsx", PAWS_LABELS,
+        ...                  [PairExample("Anna sah Ben.", "Ben sah Anna.", 0, "de", "de", "3")])
+        >>> ex = join_pawsx_pairs(en, de, "en", "de")[0]
+        >>> ex.premise, ex.hypothesis, ex.hypothesis_lang, ex.id
+        ('Anna saw Ben.', 'Ben sah Anna.', 'de', '3')
+    """
+    pl, _ = _check(premise_lang, split)
+    hl, _ = _check(hypothesis_lang, split)
+    check_pawsx_parallel(sentence1s, sentence2s, pl, hl, split, min_shared=1.0)
+    other = {ex.id: ex for ex in sentence2s}
+    return PairDataset("pawsx", PAWS_LABELS,
+                       [PairExample(x.premise, other[x.id].hypothesis, x.label, pl, hl, x.id)
+                        for x in sentence1s])

@@ -34,13 +34,18 @@ deterministic share of the cells (grouped by seed and alignment, so an aligned e
 trained by one shard only). Aligned toy encoders are kept in ``out/encoders/``
 (``save_encoders``), so a resumed run does not re-align either.
 
-Two setups (:mod:`xtutor.experiments.setups`): ``setup: toy`` (the toy family of a lab
-preset, encoders cached in ``$XTUTOR_CACHE/toy-encoders``) and ``setup: xnli`` (a real
+Three setups (:mod:`xtutor.experiments.setups`): ``setup: toy`` (the toy family of a lab
+preset, encoders cached in ``$XTUTOR_CACHE/toy-encoders``), ``setup: xnli`` (a real
 encoder, aligned on XNLI *dev* translations, fine-tuned on English XNLI dev, evaluated on XNLI
 test subsets of ``languages`` and their mixed pairs, attacked with MUSE / Swadesh resources;
-``word`` alignment on silver itermax links). XNLI comes from ``<data folder>/xnli``
-(``xnli_source: local``) or from the Hugging Face Hub (``xnli_source: hub``: ``facebook/xnli``,
-its 15 languages), as in ``configs/grid_xnli_xlmr.yaml`` for a GPU.
+``word`` alignment on silver itermax links) and ``setup: pawsx`` (the same with paraphrase
+identification: fine-tuned on English PAWS-X *train* pairs, evaluated on the PAWS-X test sets
+of ``languages`` and their mixed pairs paired by id, aligned on PAWS-X dev translations, two
+labels; :class:`~xtutor.experiments.pawsx_setup.PawsxSetup`). XNLI comes from
+``<data folder>/xnli`` (``xnli_source: local``) or from the Hugging Face Hub (``xnli_source:
+hub``: ``facebook/xnli``, its 15 languages), as in ``configs/grid_xnli_xlmr.yaml`` for a GPU;
+PAWS-X from the Hub (``pawsx_source: hub``: ``google-research-datasets/paws-x``) or
+``<data folder>/pawsx`` (``local``), as in ``configs/grid_pawsx_xlmr.yaml``.
 
 Example:
     >>> s = GridSettings(preset="tiny", seeds=(0,), alignments=("none",),
@@ -68,6 +73,7 @@ from xtutor.experiments.grid_analysis import (
     grid_scores,
     summary_table,
 )
+from xtutor.experiments.pawsx_setup import PAWSX_SOURCES, PawsxSetup
 from xtutor.experiments.setups import (
     AlignmentSettings,
     Setup,
@@ -80,6 +86,8 @@ from xtutor.regularizers.factory import METHODS, NEEDS_DICTIONARIES, Regularizer
 from xtutor.results import Record
 
 KIND = "grid"
+#: The grid's setups: the toy family, XNLI and PAWS-X (module docstring).
+SETUPS: tuple[str, ...] = ("toy", "xnli", "pawsx")
 #: Alignment methods of the grid (chapter 2); ``image-pivot`` needs the toy family's images.
 ALIGNMENTS: tuple[str, ...] = ("none", "sentence", "word", "sentence+word", "image-pivot")
 #: Fine-tuning methods of the grid (chapter 3).
@@ -106,6 +114,20 @@ XNLI_GRID_PROFILES: dict[str, XnliSizes] = {
     "ledger": XnliSizes(train=2490, test=500, test_mixed=200, attack=100, pairs=4000,
                         align_steps=300, epochs=2, max_length=96, retrieval=500),
 }
+#: Sizes of the PAWS-X setup per ``profile``: ``train`` English train pairs (of 49401;
+#: ``pawsx_train`` overrides it), ``test`` items per language pair (a test set has 2000),
+#: ``pairs`` dev translation pairs for alignment; PAWS-X sentences are long, hence
+#: ``max_length`` 128 where the budget allows.
+PAWSX_GRID_PROFILES: dict[str, XnliSizes] = {
+    "smoke": XnliSizes(train=16, test=8, attack=4, pairs=16, align_steps=2, epochs=1,
+                       max_length=48),
+    "ci": XnliSizes(train=192, test=200, attack=12, pairs=640, align_steps=40, epochs=1,
+                    max_length=96),
+    "small": XnliSizes(train=2000, test=500, attack=40, pairs=2000, align_steps=200,
+                       epochs=2, max_length=128),
+    "full": XnliSizes(train=10000, test=2000, attack=200, pairs=8000, align_steps=1000,
+                      epochs=3, max_length=128),
+}
 
 
 def _check_axis(name: str, values: tuple, allowed: tuple | None, empty: bool) -> None:
@@ -124,7 +146,7 @@ class GridSettings:
     (:func:`xtutor.settings.check_settings`).
 
     Attributes:
-        setup: ``toy`` or ``xnli``.
+        setup: ``toy``, ``xnli`` or ``pawsx`` (:data:`SETUPS`).
         seeds, alignments, finetunes, controls, attacks: the grid's axes (no ``finetunes``:
             an alignment-only grid).
         preset: toy lab preset (``tiny``, ``ci``, ``default``); its encoder, world and sizes.
@@ -140,7 +162,9 @@ class GridSettings:
             (:class:`xtutor.attacks.study.AttackConfig`).
         robust: hyperparameters of the fine-tuning methods
             (:class:`xtutor.regularizers.RegularizerSettings`).
-        model, profile, languages, codeswitch_languages, attack_targets, data_dir: xnli only.
+        model, profile, languages, codeswitch_languages, attack_targets, data_dir: xnli and
+            pawsx only (``profile``: :data:`XNLI_GRID_PROFILES` or
+            :data:`PAWSX_GRID_PROFILES`).
         save_encoders: keep aligned encoders in ``out/encoders`` for resuming.
         alignment_seeds: seeds of the cells whose alignment is not ``none`` (``None``: every
             seed), e.g. five seeds for the unaligned row and three for the rest.
@@ -164,6 +188,11 @@ class GridSettings:
             or the ``hub`` (``facebook/xnli``; ``languages`` among its 15). MUSE and
             Swadesh still come from the data folder (on Colab:
             :func:`xtutor.data.fetch.colab_setup`).
+        pawsx_source: where the pawsx setup reads PAWS-X: the ``hub``
+            (``google-research-datasets/paws-x``) or ``local`` files in ``data_dir/pawsx``
+            (:data:`~xtutor.experiments.pawsx_setup.PAWSX_SOURCES`). pawsx only.
+        pawsx_train: English PAWS-X train pairs to fine-tune on (``None``: the profile's
+            ``train``). pawsx only.
     """
 
     setup: str = "toy"
@@ -208,12 +237,15 @@ class GridSettings:
     attack_languages: tuple[str, ...] | None = None
     n_examples: int = 0
     xnli_source: str = "local"
+    pawsx_source: str = "hub"
+    pawsx_train: int | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.robust, Mapping):  # a plain mapping in Python code
             object.__setattr__(self, "robust", RegularizerSettings(**self.robust))
-        if self.setup not in ("toy", "xnli"):
-            raise ValueError(f"grid setting 'setup' must be 'toy' or 'xnli', got {self.setup!r}")
+        if self.setup not in SETUPS:
+            raise ValueError(f"grid setting 'setup' must be one of {list(SETUPS)}, got "
+                             f"{self.setup!r}")
         for name, allowed, empty in (("seeds", None, False), ("alignments", ALIGNMENTS, False),
                                      ("finetunes", FINETUNES, True),
                                      ("controls", CONTROLS, True),
@@ -251,26 +283,52 @@ class GridSettings:
                                             ("finetune_precision", "fp32"),
                                             ("freeze_embeddings", False),
                                             ("retrieval_after", False),
-                                            ("attack_languages", None),
-                                            ("xnli_source", "local"))
+                                            ("attack_languages", None))
                        if getattr(self, n) != default]
             if changed:
-                raise ValueError(f"grid settings {changed} apply to setup 'xnli' only; leave "
-                                 f"them out for the toy family")
-        if self.setup == "xnli":
+                raise ValueError(f"grid settings {changed} apply to setup 'xnli' only (or "
+                                 f"'pawsx', the other real-text setup); leave them out for the "
+                                 f"toy family")
+        if self.setup != "xnli" and self.xnli_source != "local":
+            raise ValueError(f"grid setting 'xnli_source' applies to setup 'xnli' only, not "
+                             f"{self.setup!r}" + ("; PAWS-X is read from 'pawsx_source'"
+                                                  if self.setup == "pawsx" else ""))
+        if self.setup != "pawsx":
+            changed = [n for n, default in (("pawsx_source", "hub"), ("pawsx_train", None))
+                       if getattr(self, n) != default]
+            if changed:
+                raise ValueError(f"grid settings {changed} apply to setup 'pawsx' only, not "
+                                 f"{self.setup!r}")
+        if self.setup in ("xnli", "pawsx"):
             if "shuffled-pairs" in self.controls:
-                raise ValueError("grid control 'shuffled-pairs' is implemented for the toy "
-                                 "family only; leave it out of 'controls' for setup 'xnli'")
+                raise ValueError(f"grid control 'shuffled-pairs' is implemented for the toy "
+                                 f"family only; leave it out of 'controls' for setup "
+                                 f"{self.setup!r}")
             if "image-pivot" in self.alignments:
-                raise ValueError("grid setup 'xnli': 'image-pivot' needs captioned images, which "
-                                 "exist only for the toy family offline; leave it out of "
-                                 "'alignments'")
-            if self.profile not in XNLI_GRID_PROFILES:
+                raise ValueError(f"grid setup {self.setup!r}: 'image-pivot' needs captioned "
+                                 f"images, which exist only for the toy family offline; leave "
+                                 f"it out of 'alignments'")
+            profiles = XNLI_GRID_PROFILES if self.setup == "xnli" else PAWSX_GRID_PROFILES
+            if self.profile not in profiles:
                 raise ValueError(f"grid setting 'profile' must be one of "
-                                 f"{list(XNLI_GRID_PROFILES)}, got {self.profile!r}")
+                                 f"{list(profiles)}, got {self.profile!r}")
             if "en" not in self.languages:
-                raise ValueError(f"grid setup 'xnli': languages must include 'en' (the "
+                raise ValueError(f"grid setup {self.setup!r}: languages must include 'en' (the "
                                  f"training language), got {list(self.languages)}")
+        if self.setup == "pawsx":
+            from xtutor.data.pawsx import PAWSX_LANGUAGES
+
+            bad = [x for x in self.languages if x not in PAWSX_LANGUAGES]
+            if bad:
+                raise ValueError(f"grid setting 'languages': {bad} are not PAWS-X languages "
+                                 f"(setup 'pawsx'); PAWS-X has {list(PAWSX_LANGUAGES)}")
+            if self.pawsx_source not in PAWSX_SOURCES:
+                raise ValueError(f"grid setting 'pawsx_source' must be one of "
+                                 f"{list(PAWSX_SOURCES)}, got {self.pawsx_source!r}")
+            if self.pawsx_train is not None and int(self.pawsx_train) < 1:
+                raise ValueError(f"grid setting 'pawsx_train' must be >= 1 or null, got "
+                                 f"{self.pawsx_train}")
+        if self.setup == "xnli":
             from xtutor.experiments.xnli_setup import XNLI_SOURCES
 
             if self.xnli_source not in XNLI_SOURCES:
@@ -360,24 +418,60 @@ def grid_cells(settings: GridSettings) -> list[Cell]:
     return out
 
 
+def real_sizes(s: GridSettings) -> XnliSizes:
+    """The sizes of a real-text grid: its ``profile`` of :data:`XNLI_GRID_PROFILES` or
+    :data:`PAWSX_GRID_PROFILES` (``pawsx_train``, when set, replaces ``train``).
+
+    Example:
+        >>> real_sizes(GridSettings(setup="pawsx", alignments=("none",),
+        ...                         languages=("en", "de"), pawsx_train=500)).train
+        500
+    """
+    if s.setup == "xnli":
+        return XNLI_GRID_PROFILES[s.profile]
+    if s.setup == "pawsx":
+        sizes = PAWSX_GRID_PROFILES[s.profile]
+        return sizes if s.pawsx_train is None else replace(sizes, train=int(s.pawsx_train))
+    raise ValueError(f"grid setup {s.setup!r} has no real-text sizes (setups 'xnli', 'pawsx')")
+
+
+def _missing_muse(setup: XnliSetup, s: GridSettings) -> list[str]:
+    """MUSE files the regularisers of ``s`` will read that the setup's data folder lacks."""
+    if not NEEDS_DICTIONARIES & set(s.finetunes):
+        return []
+    muse = setup.data_root("the regularisers' dictionaries (MUSE)") / "muse"
+    return [f"muse/en-{x}.txt" for x in s.codeswitch_languages
+            if not (muse / f"en-{x}.txt").is_file()]
+
+
 def grid_setup(s: GridSettings, seed: int, cache_dir: str | Path | None = None) -> Setup:
     """The :class:`~xtutor.experiments.setups.Setup` of one seed of grid ``s``."""
-    if s.setup == "xnli":
-        setup = XnliSetup(seed, model=s.model, sizes=XNLI_GRID_PROFILES[s.profile],
-                          languages=s.languages, codeswitch_languages=s.codeswitch_languages,
-                          attack_targets=s.attack_targets,
-                          lr=s.lr if s.lr is not None else 1e-4, data_dir=s.data_dir,
-                          freeze_embeddings=s.freeze_embeddings,
-                          train_precision=s.finetune_precision, precision=s.precision,
-                          protect_labels=s.protect_labels,
-                          attack_languages=s.attack_languages, source=s.xnli_source)
-        if s.xnli_source == "hub":  # fail at the first cell, not after hours of alignment
+    if s.setup in ("xnli", "pawsx"):
+        real = {"model": s.model, "sizes": real_sizes(s), "languages": s.languages,
+                "codeswitch_languages": s.codeswitch_languages,
+                "attack_targets": s.attack_targets, "lr": s.lr if s.lr is not None else 1e-4,
+                "data_dir": s.data_dir, "freeze_embeddings": s.freeze_embeddings,
+                "train_precision": s.finetune_precision, "precision": s.precision,
+                "protect_labels": s.protect_labels, "attack_languages": s.attack_languages}
+        setup = XnliSetup(seed, **real, source=s.xnli_source) if s.setup == "xnli" else \
+            PawsxSetup(seed, **real, source=s.pawsx_source)
+        hub = (s.xnli_source if s.setup == "xnli" else s.pawsx_source) == "hub"
+        if hub:  # fail at the first cell, not after hours of alignment
             needs = [x for x, on in (
                 ("the attacks' resources", bool(s.attacks and s.finetunes)),
                 ("the regularisers' dictionaries", bool(NEEDS_DICTIONARIES & set(s.finetunes))),
             ) if on]
             if needs:
                 setup.data_root(" and ".join(needs) + " (MUSE, Swadesh)")
+        missing = _missing_muse(setup, s) if s.setup == "pawsx" else []
+        if missing:
+            methods = sorted(NEEDS_DICTIONARIES & set(s.finetunes))
+            raise FileNotFoundError(
+                f"grid setup 'pawsx': fine-tuning methods {methods} read the MUSE dictionaries "
+                f"of codeswitch_languages {list(s.codeswitch_languages)}, and the data folder "
+                f"{setup.data_root('MUSE')} lacks {missing}; fetch them with "
+                f"xtutor.data.fetch.fetch_files(<data folder>, xtutor.data.fetch.data_files("
+                f"muse=[...])) or leave those languages out of 'codeswitch_languages'")
         return setup
     from xtutor.lab import LabConfig
 
@@ -446,7 +540,7 @@ def run_cell(s: GridSettings, cell: Cell, ctx: Any) -> list[Record]:
                               max_length=setup.max_length, n_examples=s.n_examples,
                               query_budget=s.query_budget, precision=setup.precision,
                               sides=s.attack_sides)
-    n_attack = s.n_attack if s.setup == "toy" else XNLI_GRID_PROFILES[s.profile].attack
+    n_attack = s.n_attack if s.setup == "toy" else real_sizes(s).attack
     method = "plain" if cell.finetune in ("shuffled-labels", "hypothesis-only") \
         else cell.finetune
     res = run_unit(setup, method, encoder=model, regularizers=s.robust,
@@ -549,7 +643,9 @@ def remove_encoders(out_dir: str | Path) -> None:
     shutil.rmtree(Path(out_dir) / "encoders", ignore_errors=True)
 
 
-__all__ = ["ALIGNMENTS", "CONTROLS", "FINETUNES", "Cell", "GridResult", "GridSettings",
+__all__ = ["ALIGNMENTS", "CONTROLS", "FINETUNES", "PAWSX_GRID_PROFILES", "SETUPS", "Cell",
+           "GridResult", "GridSettings",
            "compare", "effects_frame", "grid_cells", "grid_frame", "grid_scores", "grid_setup",
+           "real_sizes",
            "read_examples", "write_examples",
            "remove_encoders", "run_cell", "run_grid", "summarize", "summary_table"]

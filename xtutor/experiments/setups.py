@@ -14,8 +14,10 @@ A setup is everything the fine-tuning and evaluation loop needs for one seed, so
 
 Two setups: :class:`ToySetup` (the synthetic family of a lab preset) and :class:`XnliSetup`
 (a real encoder from :func:`xtutor.models.load_encoder` on the XNLI slices of
-``../shared/data``; English dev to train, test sets to evaluate). A token-level task (UD-POS)
-fits the same interface with token datasets.
+``../shared/data``; English dev to train, test sets to evaluate), with its paraphrase sibling
+:class:`~xtutor.experiments.pawsx_setup.PawsxSetup` (PAWS-X: English train pairs, test sets
+of seven languages paired by id). A token-level task (UD-POS) fits the same interface with
+token datasets.
 
 Example:
     >>> from xtutor.lab import LabConfig

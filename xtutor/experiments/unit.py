@@ -65,7 +65,7 @@ class UnitResult:
 
 
 def run_unit(setup: Setup, finetune: str, *, alignment: str = "none",
-             encoder: PreTrainedModel | None = None, task: str = "nli",
+             encoder: PreTrainedModel | None = None, task: str | None = None,
              regularizers: RegularizerSettings | None = None,
              shuffle_labels: bool = False, hypothesis_only: bool = False,
              evaluate: bool = True,
@@ -81,7 +81,8 @@ def run_unit(setup: Setup, finetune: str, *, alignment: str = "none",
             (:meth:`Setup.align`; ``none``: as pretrained). Ignored when ``encoder`` is given.
         encoder: the encoder to fine-tune (an already aligned or random-init copy, to share
             one alignment between several units); default the setup's encoder.
-        task: the setup's task (toy: ``nli`` or ``paws``).
+        task: the setup's task (toy: ``nli`` or ``paws``; default: the setup's ``task``
+            attribute where it has one, e.g. ``pawsx`` for the PAWS-X setup, else ``nli``).
         regularizers: the methods' hyperparameters (default :class:`RegularizerSettings`).
         shuffle_labels: train on balanced shuffled labels (the negative control).
         hypothesis_only: blank every premise, in training and in the clean evaluation (the
@@ -96,6 +97,8 @@ def run_unit(setup: Setup, finetune: str, *, alignment: str = "none",
         show_progress: a progress bar while fine-tuning.
     """
     hp = regularizers or RegularizerSettings()
+    if task is None:
+        task = getattr(setup, "task", "nli")
     model, tok = setup.encoder()
     if encoder is not None:
         model = encoder

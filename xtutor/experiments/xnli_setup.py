@@ -138,7 +138,17 @@ class XnliSetup:
             (:func:`xtutor.attacks.protect.label_protection`).
         attack_languages: languages whose pairs are attacked (``None``: all ``languages``).
         source: where XNLI is read, ``"local"`` or ``"hub"`` (:data:`XNLI_SOURCES`).
+
+    A sibling task reuses everything but the data by overriding the hooks: ``setup_name`` and
+    ``task`` (class attributes), :meth:`_check_data`, :meth:`_xnli` (one split of one
+    language), :meth:`_test` (a language's test items), :meth:`_xnli_pairs` (mixed pairs),
+    :meth:`_retrieval_set` and :meth:`_dev_translations`
+    (:class:`xtutor.experiments.pawsx_setup.PawsxSetup`).
     """
+
+    #: The name in messages, and the task :meth:`train` and :meth:`tests` accept.
+    setup_name: str = "xnli"
+    task: str = "nli"
 
     def __init__(self, seed: int, *, model: str = "e5-small-offline",
                  sizes: XnliSizes | None = None,
@@ -151,19 +161,11 @@ class XnliSetup:
                  attack_languages: Sequence[str] | None = None, source: str = "local"
                  ) -> None:
         from xtutor.data.paths import require_shared_data, shared_data_dir
-        from xtutor.data.xnli import XNLI_HUB_ID, XNLI_LANGUAGES
 
         if "en" not in languages:
-            raise ValueError(f"xnli setup: languages must include 'en' (the training "
-                             f"language), got {list(languages)}")
-        if source not in XNLI_SOURCES:
-            raise ValueError(f"xnli setup: source must be one of {list(XNLI_SOURCES)}, got "
-                             f"{source!r}")
-        off_hub = [x for x in languages if x not in XNLI_LANGUAGES]
-        if source == "hub" and off_hub:
-            raise ValueError(f"xnli setup: languages {off_hub} are not on the Hub "
-                             f"({XNLI_HUB_ID}), whose languages are {list(XNLI_LANGUAGES)}; "
-                             f"leave them out or read local files (source='local')")
+            raise ValueError(f"{self.setup_name} setup: languages must include 'en' (the "
+                             f"training language), got {list(languages)}")
+        self._check_data(tuple(languages), source)
         self.seed = seed
         self.streams = SeedStreams.xnli(seed)
         self.sizes = sizes or XnliSizes()
@@ -188,11 +190,37 @@ class XnliSetup:
             else self.languages
         bad = [x for x in self.attack_languages if x not in self.languages]
         if bad:
-            raise ValueError(f"xnli setup: attack_languages {bad} are not among languages "
-                             f"{list(self.languages)}")
+            raise ValueError(f"{self.setup_name} setup: attack_languages {bad} are not among "
+                             f"languages {list(self.languages)}")
         self._encoder: Encoder | None = None
         self._tables: dict[str, Any] | None = None
         self._test_sentences: frozenset[str] | None = None
+
+    def _check_data(self, languages: tuple[str, ...], source: str) -> None:
+        """Refuse a ``source`` or ``languages`` the data cannot provide (ValueError)."""
+        from xtutor.data.xnli import XNLI_HUB_ID, XNLI_LANGUAGES
+
+        if source not in XNLI_SOURCES:
+            raise ValueError(f"xnli setup: source must be one of {list(XNLI_SOURCES)}, got "
+                             f"{source!r}")
+        off_hub = [x for x in languages if x not in XNLI_LANGUAGES]
+        if source == "hub" and off_hub:
+            raise ValueError(f"xnli setup: languages {off_hub} are not on the Hub "
+                             f"({XNLI_HUB_ID}), whose languages are {list(XNLI_LANGUAGES)}; "
+                             f"leave them out or read local files (source='local')")
+
+    def _check_task(self, task: str) -> None:
+        if task != self.task:
+            raise ValueError(f"{self.setup_name} setup: task must be {self.task!r}, got "
+                             f"{task!r}")
+
+    def _test(self, lang: str) -> PairDataset:
+        """The test items of ``lang`` that evaluation, attacks and retrieval draw from."""
+        return self._xnli(lang, "test")
+
+    def _retrieval_set(self) -> PairDataset:
+        """The English test items whose premises retrieval encodes (stream ``retrieval``)."""
+        return self._test("en").subset(self.sizes.n_retrieval, seed=self.streams.retrieval)
 
     def _xnli(self, lang: str, split: str) -> PairDataset:
         from xtutor.data.xnli import load_xnli
@@ -227,10 +255,10 @@ class XnliSetup:
         """
         if self.root is None:
             raise FileNotFoundError(
-                f"xnli setup (source={self.source!r}): {needed_for} need a data folder and "
-                f"there is none. Download it with xtutor.data.fetch.colab_setup('05') (which "
-                f"sets XTUTOR_DATA_DIR), or set XTUTOR_DATA_DIR / data_dir to a folder with "
-                f"muse/ and nltk/swadesh.zip")
+                f"{self.setup_name} setup (source={self.source!r}): {needed_for} need a data "
+                f"folder and there is none. Download it with "
+                f"xtutor.data.fetch.colab_setup('05') (which sets XTUTOR_DATA_DIR), or set "
+                f"XTUTOR_DATA_DIR / data_dir to a folder with muse/ and nltk/swadesh.zip")
         return self.root
 
     def encoder(self) -> Encoder:
@@ -315,8 +343,8 @@ class XnliSetup:
         from xtutor.training import AlignConfig, align
 
         if alignment not in ("sentence", "word", "sentence+word"):
-            raise ValueError(f"xnli setup: alignment must be 'sentence', 'word' or "
-                             f"'sentence+word' (no images offline), got {alignment!r}")
+            raise ValueError(f"{self.setup_name} setup: alignment must be 'sentence', 'word' "
+                             f"or 'sentence+word' (no images offline), got {alignment!r}")
         model, tok = self.encoder()
         pairs = self.align_pairs()
         common = {"steps": self.sizes.align_steps, "batch_size": 16, "lr": self.align_lr,
@@ -339,14 +367,13 @@ class XnliSetup:
 
         pre = text_prefix(self.model_name)
         model = getattr(model, "base_model", model)  # a classifier's encoder
-        en = self._xnli("en", "test").subset(self.sizes.n_retrieval,
-                                             seed=self.streams.retrieval)
+        en = self._retrieval_set()
         ids = [ex.id for ex in en]
         out = []
         a = encode(model, tokenizer, [ex.premise for ex in en], prefix=pre,
                    max_length=self.max_length, precision=self.precision)
         for lang in [x for x in self.languages if x != "en"]:
-            other = {ex.id: ex for ex in self._xnli(lang, "test")}
+            other = {ex.id: ex for ex in self._test(lang)}
             b = encode(model, tokenizer, [other[i].premise for i in ids], prefix=pre,
                        max_length=self.max_length, precision=self.precision)
             fwd, bwd = retrieval_both_directions(a, b)
@@ -359,20 +386,18 @@ class XnliSetup:
 
     def train(self, task: str = "nli") -> PairDataset:
         """``sizes.train`` English dev pairs (stream ``train``)."""
-        if task != "nli":
-            raise ValueError(f"xnli setup: task must be 'nli', got {task!r}")
+        self._check_task(task)
         return self._xnli("en", "dev").subset(self.sizes.train, seed=self.streams.train)
 
     def tests(self, task: str = "nli") -> dict[tuple[str, str], PairDataset]:
         """``sizes.test`` test items for every same-language pair and ``sizes.n_test_mixed``
         for every mixed premise x hypothesis pair (drawn with the same seeded stream, so the
         mixed items are the same in every pair: XNLI is parallel)."""
-        if task != "nli":
-            raise ValueError(f"xnli setup: task must be 'nli', got {task!r}")
+        self._check_task(task)
         out = {}
         for a in self.languages:
             for b in self.languages:
-                data = self._xnli(a, "test") if a == b else self._xnli_pairs(a, b)
+                data = self._test(a) if a == b else self._xnli_pairs(a, b)
                 n = self.sizes.test if a == b else self.sizes.n_test_mixed
                 out[(a, b)] = data.subset(n, seed=self.streams.test)
         return out
@@ -380,8 +405,7 @@ class XnliSetup:
     def attack_sets(self, n: int, stream: str = "attack") -> dict[str, PairDataset]:
         """``n`` test pairs per attacked language from the named stream."""
         seed = getattr(self.streams, stream)
-        return {lang: self._xnli(lang, "test").subset(n, seed=seed)
-                for lang in self.attack_languages}
+        return {lang: self._test(lang).subset(n, seed=seed) for lang in self.attack_languages}
 
     def attack_resources(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
                          sets: Mapping[str, PairDataset]) -> tuple[dict, dict]:
