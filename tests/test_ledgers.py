@@ -19,8 +19,12 @@ from tests._shared import shared_or_skip
 from xtutor.runner import find_config, verify_ledger
 
 ROOT = Path(__file__).resolve().parents[1] / "data" / "ledgers"
-#: ledger -> (cells recomputed in CI, tolerance)
-VERIFY: dict[str, tuple[int, float]] = {"grid_toy": (2, 0.0)}
+#: ledger -> (cells recomputed in CI: a number drawn at random, or names; tolerance). A
+#: fine-tuning cell of grid_xnli_e5 takes 17-28 min at one thread, beyond CI's budget; its
+#: alignment-measurement cell (e5 as shipped, bf16 retrieval on 500 XNLI test premises per
+#: language) about a minute, exact at the ledger's one thread. Fine-tuning cells were
+#: verified exact by hand (README, "The real grid").
+VERIFY: dict[str, tuple[int | tuple[str, ...], float]] = {"grid_toy": (2, 0.0)}
 #: run in progress -> (config, cells recomputed in CI by name, tolerance). A fine-tuning cell of
 #: grid_xnli_e5 takes 15-20 min at one thread, beyond CI's budget; its alignment-measurement
 #: cell (e5 as shipped, bf16 retrieval on 500 XNLI test premises per language) takes about a
@@ -39,9 +43,14 @@ def test_every_ledger_has_a_verification_budget() -> None:
 @pytest.mark.parametrize("name", LEDGERS)
 def test_ledger_matches_the_current_code(name: str) -> None:
     cells, tolerance = VERIFY[name]
-    rep = verify_ledger(ROOT / name, cells=cells, seed=0, tolerance=tolerance)
+    if name != "grid_toy":
+        shared_or_skip("xnli")  # the real ledgers recompute on ../shared/data
+    if isinstance(cells, int):
+        rep = verify_ledger(ROOT / name, cells=cells, seed=0, tolerance=tolerance)
+    else:
+        rep = verify_ledger(ROOT / name, names=cells, tolerance=tolerance)
     assert rep.ok, "\n".join([rep.summary(), *rep.problems[:20]])
-    assert rep.agreed == cells
+    assert rep.agreed == (cells if isinstance(cells, int) else len(cells))
 
 
 def test_a_ledger_is_either_finished_or_in_progress() -> None:
