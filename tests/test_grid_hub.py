@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from tests._hubfake import patch_hub
 from xtutor.data.types import NLI_LABELS
 from xtutor.experiments.grid import (
     XNLI_GRID_PROFILES,
@@ -72,20 +73,10 @@ def hub_xnli(monkeypatch: pytest.MonkeyPatch, hub_offline: None) -> list[tuple]:
 
     import xtutor.data.xnli as xnli_mod
 
-    data = _hub_xnli()
     feats = datasets.Features({"premise": datasets.Value("string"),
                                "hypothesis": datasets.Value("string"),
                                "label": datasets.ClassLabel(names=list(NLI_LABELS))})
-    calls: list[tuple] = []
-
-    def fake(name: str, config: str | None = None, split: str | None = None, **kw: object):
-        calls.append((name, config, split))
-        if (config, split) not in data:
-            raise RuntimeError(f"fixture has no {name} {config}/{split}")
-        return datasets.Dataset.from_dict(data[(config, split)], features=feats)
-
-    monkeypatch.setattr(xnli_mod, "load_hub_dataset", fake)
-    return calls
+    return patch_hub(monkeypatch, xnli_mod, _hub_xnli(), feats)
 
 
 @pytest.fixture()

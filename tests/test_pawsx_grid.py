@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from tests._hubfake import patch_hub
 from xtutor.attacks.constraints import Constraints
 from xtutor.attacks.protect import label_protection
 from xtutor.data.pawsx import check_pawsx_parallel, join_pawsx_pairs
@@ -90,16 +91,7 @@ def _fake_hub(monkeypatch: pytest.MonkeyPatch, data: dict) -> list[tuple]:
                                "sentence1": datasets.Value("string"),
                                "sentence2": datasets.Value("string"),
                                "label": datasets.ClassLabel(names=["0", "1"])})
-    calls: list[tuple] = []
-
-    def fake(name: str, config: str | None = None, split: str | None = None, **kw: object):
-        calls.append((name, config, split))
-        if (config, split) not in data:
-            raise RuntimeError(f"fixture has no {name} {config}/{split}")
-        return datasets.Dataset.from_dict(data[(config, split)], features=feats)
-
-    monkeypatch.setattr(pawsx_mod, "load_hub_dataset", fake)
-    return calls
+    return patch_hub(monkeypatch, pawsx_mod, data, feats)
 
 
 @pytest.fixture()
