@@ -232,6 +232,9 @@ def main(argv: list[str] | None = None) -> int:
                    for lib in libs]
         ratios += [Ratio(f"{labels[lib]} fp32 / bf16", f"{lib}:fp32", f"{lib}:bf16",
                          part="eval") for lib in libs if lib.startswith("xtutor")]
+        if not args.no_trainer:  # the comparison: each library with its defaults
+            ratios += [Ratio(f"Trainer fp32 (its default) / {labels[lib]} bf16", "trainer:fp32",
+                             f"{lib}:bf16") for lib in libs if lib.startswith("xtutor")]
     rows = []
     for seed, tokens, results in per_seed:
         extra = {}
