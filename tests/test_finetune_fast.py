@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import torch
 
@@ -90,3 +92,39 @@ def test_grouped_batches_and_the_fused_optimizer_learn_like_the_defaults(small_w
         acc[fast] = evaluate_pairs(clf, tok, test)
     assert acc[True] > 0.5, acc  # chance is 1/3: it learns
     assert abs(acc[True] - acc[False]) <= 0.1, acc
+
+
+def test_precision_is_the_configs_after_a_mixed_precision_accelerator(small_world,
+                                                                      tiny_encoder) -> None:
+    """Accelerate's mixed precision is process-wide: a bf16 Accelerator created earlier (as a
+    ``Trainer(bf16=True)`` run does) must not turn a later fp32 ``finetune`` into bf16, in
+    training or in the returned model's forward passes."""
+    from accelerate import Accelerator
+    from accelerate.state import AcceleratorState
+
+    model, tok = tiny_encoder
+    train, test = small_world.nli(64, "L0", seed=1), small_world.nli(32, "L0", seed=2)
+    cfg = FinetuneConfig(epochs=1, batch_size=16, lr=2e-3, precision="fp32")
+    batch = tok([e.premise for e in test], [e.hypothesis for e in test], padding=True,
+                return_tensors="pt")
+
+    def run() -> tuple[torch.Tensor, list[float]]:
+        clf, losses = finetune(model, tok, train, cfg, show_progress=False, cpu=True)
+        with torch.inference_mode():
+            return clf.eval()(**batch).logits, losses
+
+    AcceleratorState._reset_state(True)
+    try:
+        ref_logits, ref_losses = run()
+        AcceleratorState._reset_state(True)
+        assert Accelerator(cpu=True, mixed_precision="bf16").mixed_precision == "bf16"
+        logits, losses = run()
+        clf, _ = finetune(model, tok, train, replace(cfg, precision="bf16"),
+                          show_progress=False, cpu=True)
+    finally:
+        AcceleratorState._reset_state(True)
+    assert losses == ref_losses  # trained in fp32, as asked
+    assert torch.equal(logits, ref_logits)  # and the returned model predicts in fp32
+    with torch.inference_mode():
+        bf16_logits = clf.eval()(**batch).logits
+    assert not torch.equal(bf16_logits, ref_logits)  # the check can fail: bf16 differs

@@ -440,6 +440,13 @@ def train_classifier(clf: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, t
                                 int(config.warmup_ratio * total), total,
                                 fused=config.fused_optimizer)
     model_p, opt_p = accelerator.prepare(clf, opt)
+    if accelerator.mixed_precision != "no":
+        # Accelerate's precision is process-wide: after any bf16/fp16 Accelerator in this
+        # process (a Trainer(bf16=True) run, `accelerate launch --mixed_precision`), prepare()
+        # wraps clf.forward in its autocast, which would silently override config.precision
+        # in training and in every later evaluation of the returned model. xtutor autocasts
+        # itself (amp_dtype below), so take that wrapper off again.
+        accelerator.unwrap_model(model_p, keep_fp32_wrapper=False)
     embed_layer = clf.get_input_embeddings()
     special = list(tokenizer.all_special_ids)
     for r in regs:
