@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -21,6 +22,7 @@ from xtutor.experiments.xnli_ood import (
     KIND_SPEC,
     XnliGenreSetup,
     XnliOodSettings,
+    ood_effects,
     run_xnli_ood,
     xnli_ood_cells,
 )
@@ -220,3 +222,39 @@ def test_smoke_run_writes_the_genre_records(data_root: Path, tiny_model_dir: Pat
     monkeypatch.setattr(runner, "_kinds", lambda: {**kinds, KIND_SPEC.name: KIND_SPEC})
     report = runner.verify_ledger(tmp_path, cells=2, threads=1)
     assert report.ok, report.problems
+
+
+def _ood_table(gap_plain: float, gap_free: float) -> pd.DataFrame:
+    rows = []
+    for seed in range(4):
+        for lang in ("en", "sw", "ur"):
+            for m, gap in (("plain", gap_plain), ("free", gap_free)):
+                acc_in = 0.6 + 0.01 * seed + (0.02 if lang == "sw" else 0.0)
+                acc_out = acc_in - gap - 0.002 * seed - (0.004 * (seed % 2) if m == "free"
+                                                         else 0.0)
+                rows.append({"method": m, "seed": seed, "eval_lang": lang,
+                             "acc_in_domain": acc_in, "acc_out_of_domain": acc_out,
+                             "ood_gap": acc_in - acc_out})
+    return pd.DataFrame(rows)
+
+
+def test_ood_effects_finds_a_gap_and_its_change() -> None:
+    fx = ood_effects(_ood_table(gap_plain=0.1, gap_free=0.02))
+    assert fx.loc["plain: out - in", "verdict"] == "significantly lower than"
+    assert fx.loc["plain: out - in", "mean"] == pytest.approx(-0.103)
+    assert fx.loc["free vs plain: gap", "mean"] == pytest.approx(-0.078)
+    assert fx.loc["free vs plain: gap", "verdict"] == "significantly lower than"
+    assert fx.loc["free vs plain: out of domain", "verdict"] == "significantly higher than"
+    assert len(fx) == 4 and fx.p_adjusted.notna().all()
+    # English is left out by default: only sw and ur are averaged
+    en_only = ood_effects(_ood_table(0.1, 0.02), languages=["en"])
+    assert en_only.loc["plain: out - in", "n"] == 4
+
+
+def test_ood_effects_errors_name_the_input() -> None:
+    with pytest.raises(ValueError, match="lacks columns.*ood_gap"):
+        ood_effects(_ood_table(0.1, 0.0).drop(columns="ood_gap"))
+    with pytest.raises(ValueError, match="no rows for languages"):
+        ood_effects(_ood_table(0.1, 0.0), languages=["my"])
+    with pytest.raises(ValueError, match="control 'smoothing'"):
+        ood_effects(_ood_table(0.1, 0.0), control="smoothing")

@@ -494,6 +494,66 @@ def ood_frame(records: Sequence[Record]) -> pd.DataFrame:
                           values="value", sort=False).reset_index()
 
 
+def ood_effects(frame: pd.DataFrame, languages: Sequence[str] | None = None,
+                control: str = "plain") -> pd.DataFrame:
+    """The genre shift's comparisons as one Holm family, seeds as the units.
+
+    ``frame`` is :func:`ood_frame`'s table; ``languages`` the ones averaged (by default every
+    language but English: the zero-shot ones). Three kinds of comparison, each paired by seed
+    over the mean of the seed's languages (``pool="clusters"``):
+
+    - ``"<method>: out - in"``: out-of-domain minus in-domain accuracy of each method (does
+      the shift of genre cost accuracy?);
+    - ``"<method> vs <control>: out of domain"``: out-of-domain accuracy against ``control``;
+    - ``"<method> vs <control>: gap"``: the gap (in - out) against ``control``'s (< 0: the
+      method loses less to the shift).
+
+    Returns :func:`~xtutor.experiments.grid_analysis.effects_frame` with ``adjust="holm"``,
+    indexed by label.
+
+    Example:
+        >>> f = pd.DataFrame({"method": ["plain", "free"] * 6, "seed": [0, 0, 1, 1, 2, 2] * 2,
+        ...                   "eval_lang": ["sw"] * 6 + ["ur"] * 6,
+        ...                   "acc_in_domain": [.6, .5, .62, .5, .58, .49] * 2,
+        ...                   "acc_out_of_domain": [.5, .5, .53, .49, .49, .5] * 2})
+        >>> fx = ood_effects(f.assign(ood_gap=f.acc_in_domain - f.acc_out_of_domain))
+        >>> fx.index.tolist()
+        ['plain: out - in', 'free: out - in', 'free vs plain: out of domain', 'free vs plain: gap']
+        >>> round(float(fx.loc["plain: out - in", "mean"]), 3)
+        -0.093
+    """
+    from xtutor.experiments.grid_analysis import effects_frame
+    from xtutor.stats import paired_difference
+
+    need = {"method", "seed", "eval_lang", "acc_in_domain", "acc_out_of_domain", "ood_gap"}
+    if need - set(frame.columns):
+        raise ValueError(f"ood_effects: frame lacks columns {sorted(need - set(frame.columns))}"
+                         f" (pass ood_frame(records))")
+    langs = [x for x in frame.eval_lang.unique() if x != "en"] if languages is None \
+        else list(languages)
+    f = frame[frame.eval_lang.isin(langs)]
+    if f.empty:
+        raise ValueError(f"ood_effects: no rows for languages {langs}; present: "
+                         f"{sorted(frame.eval_lang.unique())}")
+    methods = list(dict.fromkeys(f.method))
+    if control not in methods:
+        raise ValueError(f"ood_effects: no rows of the control {control!r}; methods: {methods}")
+    on = ("seed", "eval_lang")
+    long = f.melt(id_vars=["method", *on], value_vars=["acc_in_domain", "acc_out_of_domain"],
+                  var_name="domain")
+    fam = {f"{m}: out - in": paired_difference(long[long.method == m], "domain",
+                                               "acc_out_of_domain", "acc_in_domain", on=on,
+                                               pool="clusters")
+           for m in methods}
+    for m in methods:
+        if m == control:
+            continue
+        for col, name in (("acc_out_of_domain", "out of domain"), ("ood_gap", "gap")):
+            fam[f"{m} vs {control}: {name}"] = paired_difference(
+                f, "method", m, control, on=on, value=col, pool="clusters")
+    return effects_frame(fam, adjust="holm").set_index("label")
+
+
 def summarize(s: XnliOodSettings, records: list[Record], out: Path) -> str:
     """``summary.txt``: per method and language, in-domain and out-of-domain accuracy and the
     gap (mean over seeds, with the std of the gap), the gap's change against ``plain`` and
@@ -533,5 +593,5 @@ def _kind() -> Any:
 KIND_SPEC = _kind()
 
 __all__ = ["GENRE_LANGUAGES", "KIND", "KIND_SPEC", "TASK", "XnliGenreSetup", "XnliOodCell",
-           "XnliOodSettings", "genre_records", "ood_frame", "run_cell", "run_xnli_ood",
-           "setup_for", "summarize", "xnli_ood_cells"]
+           "XnliOodSettings", "genre_records", "ood_effects", "ood_frame", "run_cell",
+           "run_xnli_ood", "setup_for", "summarize", "xnli_ood_cells"]
