@@ -466,3 +466,29 @@ def test_e5_small_tags_held_out_english_well_above_the_majority_tag() -> None:
     print(f"e5-small, 200 sentences, 1 epoch: held-out accuracy {acc:.3f} "
           f"(majority tag {majority:.3f})")
     assert acc > majority + 0.3
+
+
+def test_udpos_effect_families_find_a_planted_gain_and_name_bad_input() -> None:
+    import pandas as pd
+
+    from xtutor.experiments.udpos import udpos_attack_effects, udpos_effects
+
+    rows = [{"method": m, "seed": sd, "eval_lang": lang, "metric": metric, "attack": attack,
+             "value": 0.7 + 0.01 * sd + (0.05 + 0.002 * sd if m == "free" else 0.0)}
+            for m in ("plain", "free") for sd in range(4) for lang in ("en", "de", "zh")
+            for metric, attack in (("accuracy", "none"), ("attacked_accuracy", "char_noise"))]
+    df = pd.DataFrame(rows)
+    fx = udpos_effects(df)
+    assert list(fx.index) == ["zero-shot: free", "English: free"]
+    assert fx.loc["zero-shot: free", "mean"] == pytest.approx(0.053)
+    assert fx.loc["zero-shot: free", "n"] == 4  # seeds, not seed x language
+    assert (fx.verdict == "significantly higher than").all()
+    afx = udpos_attack_effects(df)
+    assert list(afx.index) == ["char_noise: free"]
+    assert afx.loc["char_noise: free", "verdict"] == "significantly higher than"
+    with pytest.raises(ValueError, match="lacks columns.*attack"):
+        udpos_effects(df.drop(columns="attack"))
+    with pytest.raises(ValueError, match="control 'smoothing'"):
+        udpos_effects(df, control="smoothing")
+    with pytest.raises(ValueError, match="no attacked_accuracy records"):
+        udpos_attack_effects(df[df.attack == "none"])

@@ -410,6 +410,75 @@ def summary_frames(records: list[Record]) -> dict[str, pd.DataFrame]:
     return out
 
 
+def udpos_effects(df: pd.DataFrame, control: str = "plain") -> pd.DataFrame:
+    """Each method against ``control`` on clean tagging accuracy, one Holm family, seeds as
+    the units: ``"zero-shot: <method>"`` (paired by seed over the mean of the seed's
+    non-English languages, ``pool="clusters"``) and ``"English: <method>"`` (paired by seed).
+
+    ``df``: the ledger's records as a frame (:func:`xtutor.results.load_results`). Returns
+    :func:`~xtutor.experiments.grid_analysis.effects_frame` (``adjust="holm"``) by label.
+
+    Example:
+        >>> df = pd.DataFrame({"method": ["plain", "free"] * 6, "seed": [0, 0, 1, 1, 2, 2] * 2,
+        ...     "eval_lang": ["en"] * 6 + ["de"] * 6, "metric": "accuracy", "attack": "none",
+        ...     "value": [.9, .91, .92, .92, .9, .93, .7, .72, .71, .74, .69, .7]})
+        >>> fx = udpos_effects(df)
+        >>> fx.index.tolist(), round(float(fx.loc["zero-shot: free", "mean"]), 3)
+        (['zero-shot: free', 'English: free'], 0.02)
+    """
+    from xtutor.experiments.grid_analysis import effects_frame
+    from xtutor.stats import paired_difference
+
+    acc = _clean_accuracy(df, "udpos_effects", control)
+    zs = acc[acc.eval_lang != SOURCE]
+    fam = {}
+    for m in [m for m in dict.fromkeys(acc.method) if m != control]:
+        fam[f"zero-shot: {m}"] = paired_difference(zs, "method", m, control,
+                                                   on=("seed", "eval_lang"), pool="clusters")
+        fam[f"English: {m}"] = paired_difference(acc[acc.eval_lang == SOURCE], "method", m,
+                                                 control)
+    return effects_frame(fam, adjust="holm").set_index("label")
+
+
+def udpos_attack_effects(df: pd.DataFrame, control: str = "plain") -> pd.DataFrame:
+    """Accuracy under each attack of each method against ``control``, one Holm family, seeds
+    as the units (paired by seed over the mean of the seed's attacked languages,
+    ``pool="clusters"``); labels ``"<attack>: <method>"``.
+
+    Example:
+        >>> df = pd.DataFrame({"method": ["plain", "free"] * 3, "seed": [0, 0, 1, 1, 2, 2],
+        ...     "eval_lang": "de", "metric": "attacked_accuracy", "attack": "char_noise",
+        ...     "value": [.6, .62, .61, .6, .58, .61]})
+        >>> udpos_attack_effects(df).index.tolist()
+        ['char_noise: free']
+    """
+    from xtutor.experiments.grid_analysis import effects_frame
+    from xtutor.stats import paired_difference
+
+    att = df[(df.attack != "none") & (df.metric == "attacked_accuracy")] \
+        if {"attack", "metric"} <= set(df.columns) else df.iloc[:0]
+    if att.empty or control not in set(att.method):
+        raise ValueError(f"udpos_attack_effects: no attacked_accuracy records of the control "
+                         f"{control!r} (pass the udpos ledger's records)")
+    fam = {f"{a}: {m}": paired_difference(att[att.attack == a], "method", m, control,
+                                          on=("seed", "eval_lang"), pool="clusters")
+           for a in dict.fromkeys(att.attack)
+           for m in dict.fromkeys(att.method) if m != control}
+    return effects_frame(fam, adjust="holm").set_index("label")
+
+
+def _clean_accuracy(df: pd.DataFrame, who: str, control: str) -> pd.DataFrame:
+    need = {"method", "seed", "eval_lang", "metric", "attack", "value"}
+    if need - set(df.columns):
+        raise ValueError(f"{who}: df lacks columns {sorted(need - set(df.columns))} (pass the "
+                         f"udpos ledger's records as a frame)")
+    acc = df[(df.metric == "accuracy") & (df.attack == "none")]
+    if control not in set(acc.method):
+        raise ValueError(f"{who}: no clean accuracy of the control {control!r}; methods: "
+                         f"{sorted(acc.method.unique())}")
+    return acc
+
+
 def summarize(s: UdposSettings, records: list[Record], out: Path) -> str:
     """``summary.txt`` of a udpos run (:func:`summary_frames`)."""
     frames = summary_frames(records)
@@ -435,4 +504,5 @@ KIND_SPEC = _kind()
 
 
 __all__ = ["KIND", "KIND_SPEC", "PUD_LANGUAGES", "UdposCell", "UdposData", "UdposSettings",
-           "run_cell", "summarize", "summary_frames", "udpos_cells"]
+           "run_cell", "summarize", "summary_frames", "udpos_attack_effects", "udpos_cells",
+           "udpos_effects"]
