@@ -207,3 +207,11 @@ def test_methods_with_fewer_seeds_are_paired_on_the_seeds_both_ran() -> None:
     late = aligned.assign(seed=aligned.seed + 10)
     with pytest.raises(ValueError, match="share no seed"):
         compare(pd.concat([df, late]), "zero_shot", "sentence/plain", "none/plain")
+
+
+def test_chapter_family_needs_plain_first() -> None:
+    from xtutor.experiments.answer import chapter_family
+
+    df = _grid({"none/none": 0.0, "none/plain": 0.0}, n_seeds=3)
+    with pytest.raises(ValueError, match="finetunes must start with 'plain'"):
+        chapter_family(df, ["free", "plain"])

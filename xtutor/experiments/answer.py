@@ -173,6 +173,69 @@ def answer_effects(df: pd.DataFrame, *, seed: int = 0, alpha: float = 0.05) -> p
     return out.drop(columns="sd")
 
 
+#: The alignment objectives of chapter 5's toy grid, in the book's order.
+ALIGNERS: tuple[str, ...] = ("sentence", "word", "image-pivot")
+
+
+def chapter_family(df: pd.DataFrame, finetunes: Sequence[str],
+                   aligners: Sequence[str] = ALIGNERS) -> pd.DataFrame:
+    """Chapter 5's comparisons of the toy grid as one Holm family, seeds as the units.
+
+    Sections (column ``section``): ``alignment`` (retrieval and AER of each aligner against
+    no alignment), ``transfer`` (zero-shot and source-language accuracy with plain
+    fine-tuning), ``attack`` and ``gap`` (every alignment x fine-tuning cell against
+    none/plain: accuracy under attack and the robustness gap), ``mixed`` (gain on mixed-language
+    pairs minus the zero-shot gain), ``pivot`` (image pivot against sentence alignment) and
+    ``control`` (plain against hypothesis-only; sentence alignment against the same training
+    on shuffled pairs). Columns as :func:`~xtutor.experiments.grid_analysis.effects_frame`
+    with ``adjust="holm"``, plus ``section``; indexed by ``label`` (also kept as a column).
+
+    ``df``: the grid's records as a frame; ``finetunes``: the grid's fine-tuning methods,
+    ``"plain"`` first.
+    """
+    from xtutor.experiments.grid_analysis import effects_frame
+
+    if not finetunes or finetunes[0] != "plain":
+        raise ValueError(f"chapter_family: finetunes must start with 'plain', got "
+                         f"{list(finetunes)}")
+    family: dict[str, tuple[str, object]] = {}
+
+    def add(section: str, label: str, quantity: str, treatment: str, control: str,
+            by_language: bool = True) -> None:
+        family[label] = (section, compare(df, quantity, treatment, control, seed_units=True,
+                                          by_language=by_language))
+
+    for a in aligners:
+        add("alignment", f"{a}: retrieval", "retrieval", f"{a}/none", "none/none")
+        add("alignment", f"{a}: AER (lower is better)", "aer", f"{a}/none", "none/none")
+    for a in aligners:
+        add("transfer", f"{a}: zero-shot", "zero_shot", f"{a}/plain", "none/plain")
+        add("transfer", f"{a}: source language", "source", f"{a}/plain", "none/plain",
+            by_language=False)
+    for f in finetunes:
+        for a in ["none", *aligners]:
+            if (a, f) != ("none", "plain"):
+                add("attack", f"{a} + {f}", "attacked:all", f"{a}/{f}", "none/plain")
+                add("gap", f"{a} + {f} (gap)", "drop:all", f"{a}/{f}", "none/plain")
+    for a, f in [(a, "plain") for a in aligners] + [("none", f) for f in finetunes[1:]]:
+        add("mixed", f"{a} + {f} (mixed - zero-shot)", "mixed_minus_zero_shot", f"{a}/{f}",
+            "none/plain", by_language=False)
+    add("pivot", "image pivot vs sentence: retrieval", "retrieval", "image-pivot/none",
+        "sentence/none")
+    add("pivot", "image pivot vs sentence: zero-shot", "zero_shot", "image-pivot/plain",
+        "sentence/plain")
+    for q, by_lang in (("source", False), ("zero_shot", True), ("mixed", True)):
+        add("control", f"plain vs hypothesis-only: {q}", q, "none/plain",
+            "none/hypothesis-only", by_language=by_lang)
+    add("control", "sentence vs shuffled pairs: retrieval", "retrieval", "sentence/none",
+        "sentence-shuffled/none")
+    add("control", "sentence vs shuffled pairs: zero-shot", "zero_shot", "sentence/plain",
+        "sentence-shuffled/plain")
+    fam = effects_frame({k: c for k, (_, c) in family.items()}, adjust="holm")  # type: ignore[misc]
+    fam.insert(0, "section", [sec for sec, _ in family.values()])
+    return fam.set_index("label", drop=False)
+
+
 def answer_table(settings: Mapping[str, pd.DataFrame], *, seed: int = 0,
                  effects: Mapping[str, pd.DataFrame] | None = None) -> pd.DataFrame:
     """Side by side, one column group per setting (e.g. ``{"toy family": toy_records,
@@ -226,5 +289,5 @@ def _cell(fx: pd.DataFrame, key: tuple[str, str], stat: str) -> str:
     return str(r.verdict)
 
 
-__all__ = ["ROBUST_METHODS", "Comparison", "answer_comparisons", "answer_effects",
-           "answer_table"]
+__all__ = ["ALIGNERS", "ROBUST_METHODS", "Comparison", "answer_comparisons", "answer_effects",
+           "answer_table", "chapter_family"]
