@@ -23,8 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from tests._shared import shared_or_skip
-from xtutor.data.paths import shared_data_dir
+from tests._shared import shared_available, shared_or_skip
 from xtutor.runner import VerifyReport, find_config, verify_ledger
 
 ROOT = Path(__file__).resolve().parents[1] / "data" / "ledgers"
@@ -62,10 +61,7 @@ def _verify(name: str) -> VerifyReport:
 
 
 def _has_data(name: str) -> bool:
-    if name not in NEEDS_DATA:
-        return True
-    root = shared_data_dir()
-    return root is not None and (root / NEEDS_DATA[name]).exists()
+    return name not in NEEDS_DATA or shared_available(NEEDS_DATA[name])
 
 
 @pytest.fixture(scope="module")

@@ -429,7 +429,14 @@ def udpos_effects(df: pd.DataFrame, control: str = "plain") -> pd.DataFrame:
     from xtutor.experiments.grid_analysis import effects_frame
     from xtutor.stats import paired_difference
 
-    acc = _clean_accuracy(df, "udpos_effects", control)
+    need = {"method", "seed", "eval_lang", "metric", "attack", "value"}
+    if need - set(df.columns):
+        raise ValueError(f"udpos_effects: df lacks columns {sorted(need - set(df.columns))} "
+                         f"(pass the udpos ledger's records as a frame)")
+    acc = df[(df.metric == "accuracy") & (df.attack == "none")]
+    if control not in set(acc.method):
+        raise ValueError(f"udpos_effects: no clean accuracy of the control {control!r}; "
+                         f"methods: {sorted(acc.method.unique())}")
     zs = acc[acc.eval_lang != SOURCE]
     fam = {}
     for m in [m for m in dict.fromkeys(acc.method) if m != control]:
@@ -465,18 +472,6 @@ def udpos_attack_effects(df: pd.DataFrame, control: str = "plain") -> pd.DataFra
            for a in dict.fromkeys(att.attack)
            for m in dict.fromkeys(att.method) if m != control}
     return effects_frame(fam, adjust="holm").set_index("label")
-
-
-def _clean_accuracy(df: pd.DataFrame, who: str, control: str) -> pd.DataFrame:
-    need = {"method", "seed", "eval_lang", "metric", "attack", "value"}
-    if need - set(df.columns):
-        raise ValueError(f"{who}: df lacks columns {sorted(need - set(df.columns))} (pass the "
-                         f"udpos ledger's records as a frame)")
-    acc = df[(df.metric == "accuracy") & (df.attack == "none")]
-    if control not in set(acc.method):
-        raise ValueError(f"{who}: no clean accuracy of the control {control!r}; methods: "
-                         f"{sorted(acc.method.unique())}")
-    return acc
 
 
 def summarize(s: UdposSettings, records: list[Record], out: Path) -> str:
