@@ -282,7 +282,7 @@ def test_config_files_load_and_the_ci_grid_is_the_full_grid_made_small() -> None
     _, full = load_config(root / "grid_toy.yaml")
     _, small = load_config(root / "grid_toy_ci.yaml")
     assert len(full.seeds) >= 10
-    assert small == replace(full, seeds=(0, 1, 2), n_attack=30, controls=())
+    assert small == replace(full, seeds=(0,), n_attack=30, controls=())
     assert load_config(root / "grid_xnli_e5.yaml")[1].setup == "xnli"
 
 
