@@ -1,12 +1,18 @@
-"""Test helper: the real data slices, or a clear skip when they are absent."""
+"""Test helpers: the real data slices, or a clear skip when they are absent; the stash key of
+the ledger recomputations (``tests/test_ledgers.py``, started by ``tests/conftest.py``)."""
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from xtutor.data.paths import DATA_DIR_ENV, shared_data_dir
+
+#: ``config.stash`` key of the running ledger recomputations: (pool, {ledger: future report})
+LEDGER_POOL = pytest.StashKey[tuple[ProcessPoolExecutor, dict[str, Future[Any]]]]()
 
 
 def shared_available(sub: str) -> bool:

@@ -1,5 +1,6 @@
 """Shared fixtures: a small toy world, a tiny encoder, deterministic torch kernels for the whole
-session, and ``hub_online`` / ``hub_offline`` to pin the Hugging Face offline mode in a test."""
+session, and ``hub_online`` / ``hub_offline`` to pin the Hugging Face offline mode in a test;
+the order of the ledger re-checks (``tests/test_ledgers.py``) and their background start."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import sys
 from collections.abc import Iterator
 
 import pytest
+
+from tests._shared import LEDGER_POOL
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
@@ -85,3 +88,37 @@ def toy_nli_classifier():
     clf, _ = finetune(enc, tok, w.nli(1000, seed=1),
                       FinetuneConfig(epochs=4, batch_size=32, lr=2e-3), show_progress=False)
     return w, clf.eval(), tok
+
+
+LEDGER_TESTS = "test_ledgers.py"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The ledger re-checks run after the other unit tests and doctests, right before the
+    chapters: their recomputations (started when collection ends, see below) then use the
+    cores the unit tests leave idle, and are done before the chapters run, on an idle machine
+    (chapter 3 measures costs)."""
+    ledger = [i for i in items if i.path.name == LEDGER_TESTS]
+    if not ledger:
+        return
+    rest = [i for i in items if i.path.name != LEDGER_TESTS]
+    book = next((k for k, i in enumerate(rest) if i.path.suffix == ".ipynb"), len(rest))
+    items[:] = [*rest[:book], *ledger, *rest[book:]]
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start the recomputations of the selected ledger re-checks in the background, at a
+    lower CPU priority (``test_ledgers.start_verifications``)."""
+    selected = [i for i in session.items if i.path.name == LEDGER_TESTS
+                and hasattr(i, "callspec") and "name" in i.callspec.params
+                and i.originalname == "test_ledger_matches_the_current_code"]
+    if selected and not session.config.option.collectonly:
+        start = selected[0].module.start_verifications
+        session.config.stash[LEDGER_POOL] = start(i.callspec.params["name"] for i in selected)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Stop the ledger recomputations (an interrupted run does not wait for them)."""
+    started = session.config.stash.get(LEDGER_POOL, None)
+    if started is not None:
+        started[0].shutdown(wait=True, cancel_futures=True)

@@ -10,20 +10,22 @@ thread count the committed long runs use.
 
 The recomputations run at one torch thread each (the ledgers' own thread count), so they are
 run side by side, one process per core, longest first: the suite's time for them is that of
-the longest, not their sum.
+the longest, not their sum. They start when collection ends, at a lower CPU priority, and use
+the cores the other unit tests leave idle; these tests run after the other unit tests and
+before the chapters, which then run on an idle machine (chapter 3 measures costs).
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from tests._shared import shared_available, shared_or_skip
+from tests._shared import LEDGER_POOL, shared_available, shared_or_skip
 from xtutor.runner import VerifyReport, find_config, verify_ledger
 
 ROOT = Path(__file__).resolve().parents[1] / "data" / "ledgers"
@@ -64,15 +66,30 @@ def _has_data(name: str) -> bool:
     return name not in NEEDS_DATA or shared_available(NEEDS_DATA[name])
 
 
-@pytest.fixture(scope="module")
-def verifications() -> Iterator[dict[str, Future[VerifyReport]]]:
-    """Every ledger's recomputation, started at once in a pool of one process per core."""
-    order = sorted((n for n in LEDGERS if n in VERIFY and _has_data(n)),
+def start_verifications(names: Iterable[str] | None = None, nice: int = 10
+                        ) -> tuple[ProcessPoolExecutor, dict[str, Future[VerifyReport]]]:
+    """Start the recomputation of the ledgers ``names`` (default: all with their data) in a
+    pool of one process per core, longest first, each process at CPU priority ``nice``
+    (lower than the test run's), so the tests that run meanwhile keep their speed and the
+    recomputations take the cores those tests leave idle. ``tests/conftest.py`` calls it when
+    collection ends and runs these tests after the other unit tests, before the chapters."""
+    wanted = set(LEDGERS if names is None else names)
+    order = sorted((n for n in LEDGERS if n in wanted and n in VERIFY and _has_data(n)),
                    key=lambda n: (LONGEST_FIRST.index(n) if n in LONGEST_FIRST
                                   else len(LONGEST_FIRST), n))
     workers = max(1, min(len(order), os.cpu_count() or 1))
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        yield {n: pool.submit(_verify, n) for n in order}
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=os.nice, initargs=(nice,))
+    return pool, {n: pool.submit(_verify, n) for n in order}
+
+
+@pytest.fixture(scope="module")
+def verifications(request: pytest.FixtureRequest) -> dict[str, Future[VerifyReport]]:
+    """The recomputations started when collection ended, or now (then stopped by
+    ``tests/conftest.py`` at the end of the session, as the others)."""
+    if LEDGER_POOL not in request.config.stash:
+        request.config.stash[LEDGER_POOL] = start_verifications()
+    return request.config.stash[LEDGER_POOL][1]
 
 
 @pytest.mark.slow
