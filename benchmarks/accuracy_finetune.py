@@ -10,7 +10,9 @@ drawn once, default 1500), appends one JSON line per model to ``--out`` (resumab
 already there with the same settings are skipped), and prints, per language and for the mean of
 the zero-shot languages, each setting's mean accuracy and its paired difference to
 ``--reference`` with seeds as the units (Student-t 95% interval over seeds, as
-:func:`xtutor.stats.paired_difference`), and whether the difference is within ``--margin``.
+:func:`xtutor.stats.paired_difference`), whether the difference is within ``--margin`` either
+way (its mean; its whole interval: equivalence) and whether it is not lower than ``-margin``
+(its mean; the interval's lower bound: non-inferiority).
 
 Settings are ``SIDE:PRECISION`` with SIDE one of ``trainer`` (Hugging Face ``Trainer`` with its
 defaults), ``full`` (xtutor, every weight trained), ``frozen`` (word-embedding matrix fixed),
@@ -178,9 +180,12 @@ def summary(args: argparse.Namespace) -> int:
                 within = abs(c.mean) <= args.margin
                 equivalent = (not math.isnan(c.ci_low)) and -args.margin <= c.ci_low \
                     and c.ci_high <= args.margin
+                lower_ok = (not math.isnan(c.ci_low)) and c.ci_low >= -args.margin
                 line += (f"; minus {args.reference}: {c} | mean within +-{args.margin}: "
                          f"{'yes' if within else 'NO'}; 95% interval within: "
-                         f"{'yes' if equivalent else 'no'}")
+                         f"{'yes' if equivalent else 'no'}; not lower by more than "
+                         f"{args.margin}: mean {'yes' if c.mean >= -args.margin else 'NO'}, "
+                         f"95% lower bound {'yes' if lower_ok else 'no'}")
             print(line)
     return status
 

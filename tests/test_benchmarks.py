@@ -49,6 +49,8 @@ def test_summary_reports_planted_differences_against_the_margin(acc, tmp_path, c
     assert "+0.005" in en and "mean within +-0.01: yes" in en
     assert "-0.050" in sw and "mean within +-0.01: NO" in sw
     assert "95% interval within: no" in sw
+    assert "not lower by more than 0.01: mean NO, 95% lower bound no" in sw
+    assert "not lower by more than 0.01: mean yes, 95% lower bound yes" in en
 
 
 def test_results_file_of_other_settings_is_refused(acc, tmp_path) -> None:
