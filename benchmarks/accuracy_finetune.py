@@ -6,7 +6,7 @@ standard error of about 0.03 from the test sample alone, and the training seed m
 accuracy by up to 0.1. That is too coarse to tell whether a speed setting costs 0.01. This
 script measures accuracy only (no timing; it may share the machine): it trains one model per
 seed and setting, evaluates every model on the **same** test pairs (``--n-test`` per language,
-drawn once, default 1500), appends one JSON line per model to ``--out`` (resumable: models
+drawn once, default 1000), appends one JSON line per model to ``--out`` (resumable: models
 already there with the same settings are skipped), and prints, per language and for the mean of
 the zero-shot languages, each setting's mean accuracy and its paired difference to
 ``--reference`` with seeds as the units (Student-t 95% interval over seeds, as
@@ -40,6 +40,7 @@ import time
 from pathlib import Path
 
 import torch
+from bench_finetune import add_recipe_arguments
 
 SIDES = ("trainer", "full", "frozen", "grouped", "fast")
 DEFAULT_SETTINGS = ["trainer:fp32", "full:fp32", "frozen:fp32", "frozen:bf16", "fast:bf16"]
@@ -74,21 +75,15 @@ def _done(path: Path, config: dict) -> set[tuple[int, str]]:
 
 
 def train_one(enc, tok, train, args: argparse.Namespace, seed: int, setting: str):
-    """Train the model of ``setting`` (``SIDE:PRECISION``) on ``train`` with ``seed``."""
-    from bench_finetune import _steps, train_trainer
-
-    from xtutor.training import FinetuneConfig, finetune
+    """Train the model of ``setting`` (``SIDE:PRECISION``) on ``train`` with ``seed``, as
+    ``bench_finetune.py`` does."""
+    from bench_finetune import _steps, train_trainer, train_xtutor
 
     side, prec = setting.split(":")
     if side == "trainer":
         steps = _steps(len(train), args.batch_size, args.epochs)
         return train_trainer(enc, tok, train, args, seed, steps, prec)[0]
-    cfg = FinetuneConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                         warmup_ratio=0.1, weight_decay=0.01, max_length=args.max_length,
-                         seed=seed, freeze_embeddings=side in ("frozen", "fast"),
-                         precision=prec, group_by_length=side in ("grouped", "fast"),
-                         fused_optimizer=side in ("grouped", "fast"))
-    return finetune(enc, tok, train, cfg, show_progress=False, cpu=True)[0]
+    return train_xtutor(enc, tok, train, args, seed, side, prec, args.epochs)[0]
 
 
 def run(args: argparse.Namespace) -> None:
@@ -198,14 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--reference", type=_setting, default="full:fp32")
     p.add_argument("--margin", type=float, default=0.01)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    p.add_argument("--n-train", type=int, default=1200)
-    p.add_argument("--n-test", type=int, default=1500)
-    p.add_argument("--langs", nargs="+", default=["en", "sw", "ur"])
-    p.add_argument("--epochs", type=float, default=3.0)
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--lr", type=float, default=1e-4)
-    p.add_argument("--max-length", type=int, default=96)
-    p.add_argument("--threads", type=int, default=2)
+    add_recipe_arguments(p, n_test=1000)
     args = p.parse_args(argv)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     if args.summary:

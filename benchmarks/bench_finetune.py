@@ -93,8 +93,8 @@ def train_xtutor(enc, tok, train, args, seed: int, setting: str, precision: str,
     cfg = FinetuneConfig(epochs=epochs, batch_size=args.batch_size, lr=args.lr,
                          warmup_ratio=0.1, weight_decay=0.01, max_length=args.max_length,
                          seed=seed, freeze_embeddings=setting in ("frozen", "fast"),
-                         precision=precision, group_by_length=setting == "fast",
-                         fused_optimizer=setting == "fast")
+                         precision=precision, group_by_length=setting in ("grouped", "fast"),
+                         fused_optimizer=setting in ("grouped", "fast"))
     clf, losses = finetune(enc, tok, train, cfg, show_progress=False, cpu=True)
     return clf, len(losses)
 
@@ -125,16 +125,21 @@ def train_trainer(enc, tok, train, args, seed: int, steps: int, precision: str
     return clf, steps
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_recipe_arguments(p: argparse.ArgumentParser, n_test: int) -> None:
+    """The training recipe and test sample, shared with ``accuracy_finetune.py``."""
     p.add_argument("--n-train", type=int, default=1200)
-    p.add_argument("--n-test", type=int, default=400)
+    p.add_argument("--n-test", type=int, default=n_test)
     p.add_argument("--langs", nargs="+", default=["en", "sw", "ur"])
     p.add_argument("--epochs", type=float, default=3.0)
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--lr", type=float, default=1e-4)
     p.add_argument("--max-length", type=int, default=96)
     p.add_argument("--threads", type=int, default=2)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_recipe_arguments(p, n_test=400)
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
     p.add_argument("--xtutor", nargs="+", default=list(SETTINGS), choices=SETTINGS,
                    help="xtutor settings: full (every weight), frozen (word embeddings fixed), "
