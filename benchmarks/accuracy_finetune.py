@@ -88,11 +88,12 @@ def train_one(enc, tok, train, args: argparse.Namespace, seed: int, setting: str
 
 def run(args: argparse.Namespace) -> None:
     import transformers
+    from bench_finetune import _predict
 
     import xtutor
     from xtutor.data.paths import require_shared_data
     from xtutor.data.xnli import load_xnli
-    from xtutor.evaluation import accuracy, predict_pairs
+    from xtutor.evaluation import accuracy
     from xtutor.models import load_encoder
     from xtutor.reproducibility import git_revision
 
@@ -117,9 +118,8 @@ def run(args: argparse.Namespace) -> None:
             t_train = time.perf_counter() - t0
             prec = setting.split(":")[1]
             t0 = time.perf_counter()
-            acc = {lang: accuracy(predict_pairs(clf, tok, d, max_length=args.max_length,
-                                                precision=prec), d.labels)
-                   for lang, d in tests.items()}
+            preds = _predict(clf, tok, tests, args.max_length, prec)
+            acc = {lang: accuracy(preds[lang], d.labels) for lang, d in tests.items()}
             row = {"seed": seed, "setting": setting, "accuracy": acc, "config": config,
                    "threads": args.threads, "train_s": round(t_train, 1),
                    "eval_s": round(time.perf_counter() - t0, 1), "git_revision": revision,
@@ -158,7 +158,6 @@ def summary(args: argparse.Namespace) -> int:
     print(f"{path}: {len(rows)} models, seeds {seeds}; test pairs per language "
           f"{rows[0]['config']['n_test']} (the same for every model); reference "
           f"{args.reference}; margin {args.margin}")
-    status = 0
     for lang in [*langs, *(["zero-shot mean"] if zero_shot else [])]:
         part = long[long["lang"] == lang]
         print(f"\n{lang}:")
@@ -182,7 +181,7 @@ def summary(args: argparse.Namespace) -> int:
                          f"{args.margin}: mean {'yes' if c.mean >= -args.margin else 'NO'}, "
                          f"95% lower bound {'yes' if lower_ok else 'no'}")
             print(line)
-    return status
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
